@@ -1,0 +1,82 @@
+"""Plain-value configs and the three presets: ``quick`` (CPU, minutes), ``standard`` (GPU,
+VeRi-sized synthetic set, ResNet-50) and ``paper`` (the papers' own settings, for VeRi-776)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    recipe: str = "synth_quick"        # synthetic recipe rendered when no data_root is given
+    kind: str = "veri776"              # reader for data_root (veri776, vehicleid, veriwild, cityflow)
+    image_size: tuple[int, int] = (64, 64)  # (height, width) fed to the network
+    p: int = 8                         # identities per batch (P×K sampler)
+    k: int = 4                         # images per identity per batch
+    workers: int = 0                   # DataLoader workers when images stream from disk
+    cache: str = "auto"                # uint8 in-memory cache: "auto" | "on" | "off"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    lr: float = 3.5e-4
+    weight_decay: float = 5e-4
+    warmup_epochs: int = 1
+    optimizer: str = "adam"
+    label_smoothing: float = 0.1
+    triplet_margin: float | None = 0.3   # None = soft margin
+    eval_every: int = 0                  # epochs between evaluations (0 = only at the end)
+    amp: bool = True                     # bf16 autocast on CUDA
+    compile: bool = False
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    backbone: str
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset(
+        name="quick",
+        backbone="quick_net",
+        data=DataConfig(recipe="synth_quick", image_size=(64, 64), p=8, k=4),
+        train=TrainConfig(epochs=12, lr=1e-3, warmup_epochs=1),
+    ),
+    "standard": Preset(
+        name="standard",
+        backbone="resnet50",
+        data=DataConfig(recipe="synth_standard", image_size=(256, 256), p=16, k=4, workers=8),
+        train=TrainConfig(epochs=40, lr=3.5e-4, warmup_epochs=5, eval_every=10, compile=True),
+    ),
+    "paper": Preset(
+        name="paper",
+        backbone="resnet50",
+        data=DataConfig(recipe="synth_standard", kind="veri776", image_size=(256, 256),
+                        p=16, k=4, workers=8),
+        train=TrainConfig(epochs=120, lr=3.5e-4, warmup_epochs=10, eval_every=20),
+    ),
+}
+
+
+def get_preset(name: str, **overrides: Any) -> Preset:
+    """The named preset; ``overrides`` replace top-level fields (``epochs=…`` reaches train)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; expected one of {sorted(PRESETS)}")
+    preset = PRESETS[name]
+    train_keys = set(TrainConfig.__dataclass_fields__)
+    data_keys = set(DataConfig.__dataclass_fields__)
+    t = {k: v for k, v in overrides.items() if k in train_keys and v is not None}
+    d = {k: v for k, v in overrides.items() if k in data_keys and v is not None}
+    top = {k: v for k, v in overrides.items()
+           if k not in train_keys | data_keys and v is not None}
+    unknown = set(top) - set(Preset.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown preset field(s) {sorted(unknown)}")
+    return replace(preset, train=replace(preset.train, **t), data=replace(preset.data, **d), **top)
