@@ -23,11 +23,28 @@ def _data_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_value(text: str):
+    """A ``-p NAME VALUE`` value as a YAML scalar (``3``, ``0.1``, ``true``, ``[64, 64]``,
+    ``text``); ``none`` and ``null`` are None."""
+    import yaml
+
+    if text.strip().lower() in ("none", "null", "~"):
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    plain = (bool, int, float, str, list, dict)
+    return value if isinstance(value, plain) else text  # dates and the like stay text
+
+
 def _run(args: argparse.Namespace) -> int:
     from vreid_lite.runs import run_notebook
 
-    params = {name: value for name, value in (args.param or [])}
+    params = {name: parse_value(value) for name, value in (args.param or [])}
     folder, ok = run_notebook(args.notebook, params, tag=args.tag, runs_dir=args.runs_dir)
+    if not ok:
+        print(f"vreid: the notebook failed; see {folder / 'error.txt'}", file=sys.stderr)
     print(folder)
     return 0 if ok else 1
 
@@ -46,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_data_synth)
 
     check = dsub.add_parser("check", help="validate a dataset and print a summary")
-    check.add_argument("kind", help="veri776 | vehicleid | veriwild | cityflow, or a recipe name")
-    check.add_argument("root", help="dataset folder")
-    check.add_argument("--no-images", action="store_true", help="skip opening every image")
+    check.add_argument("kind", help="veri776 | vehicleid | veriwild | cityflow, or a recipe name / YAML")
+    check.add_argument("root", nargs="?", default=None,
+                       help="dataset folder (default: the recipe's root)")
+    check.add_argument("--no-images", action="store_true", help="check listed files exist, do not decode them")
     check.set_defaults(func=_data_check)
 
     run = sub.add_parser("run", help="execute a notebook with papermill into a new run folder")
