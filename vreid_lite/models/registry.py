@@ -1,0 +1,80 @@
+"""Model and criterion registries: ``@register_model("name")`` / ``@register_criterion("name")``.
+
+``build_model(name, num_classes, **options)`` and ``build_criterion(name, **options)`` look a
+name up after importing every module of ``vreid_lite.models`` and ``vreid_lite.losses``, so a
+new model file registers itself by being there.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Callable, TypeVar
+
+from torch import nn
+
+T = TypeVar("T", bound=Callable)
+
+_MODELS: dict[str, Callable[..., nn.Module]] = {}
+_CRITERIA: dict[str, Callable[..., Callable]] = {}
+_discovered = False
+
+
+def _register(table: dict, kind: str, name: str) -> Callable[[T], T]:
+    def decorator(builder: T) -> T:
+        old = table.get(name)
+        same = old is not None and (old.__module__, old.__qualname__) == (
+            builder.__module__, builder.__qualname__)  # a reloaded module re-registers itself
+        if old is not None and not same:
+            raise ValueError(f"{kind} name {name!r} is already registered by "
+                             f"{old.__module__}.{old.__qualname__}")
+        table[name] = builder
+        return builder
+    return decorator
+
+
+def register_model(name: str) -> Callable[[T], T]:
+    """Register a model class or builder called as ``builder(num_classes=…, **options)``."""
+    return _register(_MODELS, "model", name)
+
+
+def register_criterion(name: str) -> Callable[[T], T]:
+    """Register a criterion class or builder; instances map ``(output, batch)`` to a dict of
+    named loss tensors plus ``"total"``."""
+    return _register(_CRITERIA, "criterion", name)
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    import vreid_lite.models as package
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{info.name}")
+    importlib.import_module("vreid_lite.losses")
+    _discovered = True
+
+
+def list_models() -> list[str]:
+    _discover()
+    return sorted(_MODELS)
+
+
+def list_criteria() -> list[str]:
+    _discover()
+    return sorted(_CRITERIA)
+
+
+def build_model(name: str, num_classes: int, **options) -> nn.Module:
+    """Model ``name`` (see ``list_models()``) for ``num_classes`` training identities."""
+    _discover()
+    if name not in _MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {list_models()}")
+    return _MODELS[name](num_classes=num_classes, **options)
+
+
+def build_criterion(name: str, **options) -> Callable:
+    """Criterion ``name`` (see ``list_criteria()``), usually the model's own name."""
+    _discover()
+    if name not in _CRITERIA:
+        raise ValueError(f"unknown criterion {name!r}; expected one of {list_criteria()}")
+    return _CRITERIA[name](**options)
