@@ -1,0 +1,114 @@
+"""Feature extraction and retrieval evaluation under a dataset's own protocol."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from vreid_lite.data.records import ReIDDataset
+from vreid_lite.engine.device import choose_device
+
+LABEL_KEYS = ("pids", "camids", "views")
+
+
+@torch.no_grad()
+def extract_features(model: nn.Module, loader_or_dataset: Iterable | torch.utils.data.Dataset,
+                     device: str | torch.device = "auto", batch_size: int = 256,
+                     keys: Sequence[str] = ()) -> dict[str, torch.Tensor]:
+    """Embeddings of every image, in order, as CPU float tensors.
+
+    Returns ``"embedding"`` (N×D, or N×parts×d for part models), ``"pids"``, ``"camids"``,
+    ``"views"``, ``"visibility"`` when the model gives one, and each ``output.aux`` tensor named
+    in ``keys`` (e.g. ``keys=("feat",)``). The model runs in eval mode without gradients
+    (bf16 autocast on CUDA) and gets its previous mode back afterwards.
+    """
+    dev = choose_device(device)
+    loader = loader_or_dataset
+    if isinstance(loader_or_dataset, torch.utils.data.Dataset):
+        from vreid_lite.data.loaders import EvalLoader
+
+        loader = EvalLoader(loader_or_dataset, batch_size=batch_size, device=dev)
+    was_training = model.training
+    model.to(dev).eval()
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" \
+        else contextlib.nullcontext
+    parts: dict[str, list[torch.Tensor]] = {}
+    try:
+        for batch in loader:
+            with autocast():
+                output = model(batch["images"].to(dev, non_blocking=True))
+            found = {"embedding": output.embedding}
+            if output.visibility is not None:
+                found["visibility"] = output.visibility
+            for key in keys:
+                if key not in output.aux:
+                    raise KeyError(f"keys asks for aux[{key!r}] but the model's output has "
+                                   f"aux keys {sorted(output.aux)}")
+                found[key] = output.aux[key]
+            found.update({k: batch[k] for k in LABEL_KEYS if k in batch})
+            for name, value in found.items():
+                value = value.detach()
+                parts.setdefault(name, []).append(
+                    value.float().cpu() if value.is_floating_point() else value.cpu())
+    finally:
+        model.train(was_training)
+    if not parts:
+        raise ValueError("the loader yielded no batches; nothing to extract")
+    return {name: torch.cat(chunks) for name, chunks in parts.items()}
+
+
+def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, int],
+             device: str | torch.device = "auto", distance: Any = "euclidean",
+             batch_size: int = 256, max_rank: int = 50, features: dict | None = None,
+             return_features: bool = False, progress: bool = False) -> dict[str, Any]:
+    """Retrieval metrics of ``model`` on ``dataset``'s query and gallery.
+
+    The protocol is ``dataset.meta["protocol"]``: ``"veri"`` ranks the gallery for each
+    query leaving out same-id same-camera images; ``"vehicleid"`` pools query and gallery and
+    runs the repeated one-image-per-id gallery draw. ``features`` (a previous result's
+    ``"features"``: ``{"query": …, "gallery": …}``) skips extraction, e.g. to compare
+    distances; ``return_features=True`` adds them to the result.
+    """
+    from vreid_lite.metrics import rank_metrics, vehicleid_protocol
+
+    protocol = dataset.meta.get("protocol")
+    name = dataset.meta.get("name", "the dataset")
+    if protocol == "none":
+        raise ValueError(f"{name} has an unlabelled test set (protocol 'none'); its query and "
+                         "gallery ids are unknown, so retrieval cannot be scored here")
+    if protocol not in ("veri", "vehicleid"):
+        raise ValueError(f"{name}: meta['protocol'] is {protocol!r}; expected 'veri', "
+                         "'vehicleid' or 'none'")
+    if features is None:
+        features = {split: _features_of(model, dataset.split(split), image_size, device,
+                                        batch_size, progress)
+                    for split in ("query", "gallery") if dataset.split(split)}
+    if protocol == "veri":
+        for split in ("query", "gallery"):
+            if split not in features:
+                raise ValueError(f"{name}: the {split} split is empty; the veri protocol needs "
+                                 "query and gallery images")
+        q, g = features["query"], features["gallery"]
+        metrics = rank_metrics(q["embedding"], g["embedding"], q["pids"], g["pids"],
+                               q["camids"], g["camids"], distance=distance,
+                               remove_same_camera=True, max_rank=max_rank)
+    else:
+        pooled = [features[s] for s in ("query", "gallery") if s in features]
+        metrics = vehicleid_protocol(torch.cat([f["embedding"] for f in pooled]),
+                                     torch.cat([f["pids"] for f in pooled]), distance=distance,
+                                     max_rank=max_rank)
+    metrics = dict(metrics)
+    if return_features:
+        metrics["features"] = features
+    return metrics
+
+
+def _features_of(model, records, image_size, device, batch_size, progress) -> dict:
+    from vreid_lite.data.dataset import ReIDImageDataset
+
+    data = ReIDImageDataset(records, image_size=tuple(image_size), relabel=False,
+                            progress=progress)
+    return extract_features(model, data, device=device, batch_size=batch_size)

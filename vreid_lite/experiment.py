@@ -1,0 +1,110 @@
+"""What a notebook calls to get data, loaders and a trained, evaluated model in a few lines."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vreid_lite.config import Preset, get_preset
+from vreid_lite.data.records import ReIDDataset
+from vreid_lite.engine import distributed
+from vreid_lite.engine.device import choose_device, seed_everything
+from vreid_lite.engine.evaluate import evaluate
+from vreid_lite.engine.fit import fit
+from vreid_lite.engine.history import History
+
+
+def as_preset(preset: str | Preset, epochs: int | None = None) -> Preset:
+    """A preset by name (or as given), with ``epochs`` replacing its own when not None."""
+    if isinstance(preset, str):
+        return get_preset(preset, epochs=epochs)
+    if epochs is not None:
+        preset = dataclasses.replace(preset, train=dataclasses.replace(preset.train, epochs=epochs))
+    return preset
+
+
+def load_data(preset: str | Preset = "quick", data_root: str | Path | None = None,
+              kind: str | None = None, seed: int | None = None) -> ReIDDataset:
+    """The preset's synthetic set (rendered on first use) when ``data_root`` is None, else the
+    dataset at ``data_root`` read as ``kind`` (default: the preset's)."""
+    from vreid_lite.data.formats import load_dataset
+
+    p = as_preset(preset)
+    if data_root is None:
+        from vreid_lite.data.synthetic import ensure_synthetic
+
+        return load_dataset("veri776", str(ensure_synthetic(p.data.recipe, seed=seed)))
+    return load_dataset(kind or p.data.kind, str(data_root))
+
+
+def make_loaders(dataset: ReIDDataset, preset: str | Preset, device: str | torch.device = "auto",
+                 seed: int = 0, with_masks: bool = False, progress: bool = True):
+    """``(train_loader, num_classes)``: the training split decoded at the preset's image size
+    and served in P×K batches on ``device`` (sharded by rank under ``torchrun``)."""
+    from vreid_lite.data.dataset import ReIDImageDataset
+    from vreid_lite.data.loaders import TrainLoader
+
+    p = as_preset(preset)
+    images = ReIDImageDataset(dataset.train, image_size=p.data.image_size, relabel=True,
+                              cache=p.data.cache, with_masks=with_masks, progress=progress)
+    loader = TrainLoader(images, p.data.p, p.data.k, device=choose_device(device), seed=seed,
+                         workers=p.data.workers, rank=distributed.rank(),
+                         world_size=distributed.world_size())
+    return loader, images.num_classes
+
+
+def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = None,
+                device: str | torch.device = "auto", seed: int = 0,
+                data: ReIDDataset | None = None, model_options: dict | None = None,
+                criterion_options: dict | None = None, run_dir: str | Path | None = None,
+                progress: bool = True, resume: bool = False
+                ) -> tuple[nn.Module, History, dict[str, Any]]:
+    """Build model and criterion ``name``, train them with the preset's settings, evaluate.
+
+    The preset gives the backbone, image size, P×K, epochs, optimizer, learning rate, warm-up,
+    label smoothing and triplet margin; ``model_options`` / ``criterion_options`` override.
+    With ``run_dir`` the checkpoint goes there (``resume=True`` continues it). Returns
+    ``(model, history, metrics)``; ``metrics`` is empty for an unlabelled test set.
+    """
+    from vreid_lite.models import registry
+
+    p = as_preset(preset, epochs)
+    data = data if data is not None else load_data(p)
+    dev = choose_device(device)
+    seed_everything(seed)
+    loader, num_classes = make_loaders(data, p, dev, seed=seed, progress=progress)
+    registry.list_models()  # imports every model and criterion module
+    model = registry.build_model(name, num_classes, **_accepted(
+        registry._MODELS.get(name), {"backbone": p.backbone}, model_options))
+    criterion = registry.build_criterion(name, **_accepted(
+        registry._CRITERIA.get(name),
+        {"label_smoothing": p.train.label_smoothing, "margin": p.train.triplet_margin},
+        criterion_options))
+
+    labelled = data.meta.get("protocol") != "none"
+    latest: dict[str, Any] = {}
+
+    def evaluate_fn(m: nn.Module, epoch: int) -> dict[str, Any]:
+        latest.clear()
+        latest.update(evaluate(m, data, image_size=p.data.image_size, device=dev))
+        return latest
+
+    history = fit(model, criterion, loader, epochs=p.train.epochs, optimizer=p.train.optimizer,
+                  lr=p.train.lr, weight_decay=p.train.weight_decay,
+                  warmup_epochs=p.train.warmup_epochs, device=dev, amp=p.train.amp,
+                  compile=p.train.compile, evaluate_fn=evaluate_fn if labelled else None,
+                  eval_every=p.train.eval_every, checkpoint_dir=run_dir, resume=resume,
+                  seed=seed, progress=progress)
+    if labelled and not latest and distributed.rank() == 0:  # resumed after the last epoch
+        evaluate_fn(model, p.train.epochs)
+    return model, history, dict(latest)
+
+
+def _accepted(builder: Any, defaults: dict[str, Any], options: dict | None) -> dict[str, Any]:
+    """``defaults`` the builder names in its signature, overridden by ``options`` (all kept)."""
+    params = inspect.signature(builder).parameters if builder is not None else {}
+    return {**{k: v for k, v in defaults.items() if k in params}, **(options or {})}

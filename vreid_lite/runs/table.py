@@ -1,0 +1,91 @@
+"""``load_runs``: every run folder as one row of a DataFrame, for comparing runs."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from vreid_lite.paths import runs_home
+
+_FOLDER_NAME = re.compile(r"(?P<time>\d{8}-\d{6})-(?P<rest>.+)")
+
+
+def load_runs(path: str | os.PathLike | None = None):
+    """One row per run folder under ``path`` (default: the runs folder), oldest first.
+
+    Columns: ``folder``, ``notebook``, ``tag``, ``time``, ``status``, ``device``,
+    ``param.<name>`` for each parameter, and the metrics of ``metrics.json`` (scalars as
+    numbers, nested dicts flattened as ``a.b``, lists such as ``cmc`` kept as lists).
+    Folders without ``params.json`` are skipped with a warning naming them. ``path`` may also
+    be a single run folder.
+    """
+    import pandas as pd
+
+    root = Path(path) if path is not None else runs_home()
+    if not root.is_dir():
+        raise FileNotFoundError(f"runs folder {root} does not exist")
+    folders = [root] if (root / "params.json").is_file() else sorted(
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    rows, skipped = [], []
+    for folder in folders:
+        if not (folder / "params.json").is_file():
+            skipped.append(folder.name)
+            continue
+        rows.append(_row(folder))
+    if skipped:
+        warnings.warn(f"skipped {len(skipped)} folder(s) in {root} without params.json: "
+                      f"{', '.join(skipped)}", stacklevel=2)
+    columns = ["folder", "notebook", "tag", "time", "status", "device"]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["time"] = pd.to_datetime(frame["time"], errors="coerce", format="mixed", utc=True)
+    frame = frame.sort_values("time", kind="stable", na_position="last").reset_index(drop=True)
+    return frame[columns + [c for c in frame.columns if c not in columns]]
+
+
+def _row(folder: Path) -> dict[str, Any]:
+    params = _read_json(folder / "params.json")
+    run = _read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
+    env = _read_json(folder / "env.json") if (folder / "env.json").is_file() else {}
+    metrics = _read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
+    status_file = folder / "status"
+    named = _FOLDER_NAME.fullmatch(folder.name)
+    row: dict[str, Any] = {
+        "folder": str(folder),
+        "notebook": run.get("stem") or (named["rest"] if named else folder.name),
+        "tag": run.get("tag"),
+        "time": run.get("started") or (
+            f"{named['time'][:8]}T{named['time'][9:]}" if named else None),
+        "status": (status_file.read_text(encoding="utf-8").strip()
+                   if status_file.is_file() else None),
+        "device": env.get("device"),
+    }
+    if not isinstance(params, dict):
+        raise ValueError(f"{folder / 'params.json'}: expected a JSON object of parameters")
+    row.update({f"param.{k}": v for k, v in params.items()})
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{folder / 'metrics.json'}: expected a JSON object of metrics")
+    row.update(_flatten(metrics))
+    return row
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
