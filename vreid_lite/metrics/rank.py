@@ -26,7 +26,11 @@ _SAME_SIZE_INT = {torch.float64: torch.int64, torch.float32: torch.int32,
 
 
 def _as_tensor(x: Any) -> torch.Tensor:
-    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if isinstance(x, torch.Tensor):
+        return x
+    arr = np.asarray(x)
+    # pandas hands out read-only views; torch warns on those, so copy them once
+    return torch.as_tensor(arr if arr.flags.writeable else arr.copy())
 
 
 def _as_ids(x: Any, n: int, name: str, device: torch.device) -> torch.Tensor:
