@@ -64,6 +64,9 @@ def _data_loader(dataset, device: torch.device, workers: int, **kwargs):
     return torch.utils.data.DataLoader(
         dataset, num_workers=workers, pin_memory=device.type == "cuda",
         persistent_workers=workers > 0, worker_init_fn=_quiet_worker if workers > 0 else None,
+        # a forked worker inherits OpenCV's and OpenMP's thread pools mid-state and can deadlock
+        # on its first decode; spawned workers start clean (once, they persist across epochs)
+        multiprocessing_context="spawn" if workers > 0 else None,
         **kwargs)
 
 
