@@ -5,10 +5,11 @@ import json
 import math
 import os
 import re
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from vreid_lite.atomic import atomic_open
 
 STATUSES = ("running", "succeeded", "failed")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -41,15 +42,8 @@ def new_run_folder(runs_dir: str | os.PathLike, stem: str, tag: str | None = Non
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")  # umask-respecting mode
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write(text)
     return path
 
 
