@@ -1,38 +1,21 @@
-import io
 import os
 import shutil
 
 import pytest
-from PIL import Image
 
+from conftest import REAL_ANNOTATIONS, place_images
 from vreid_lite.data.formats import load_dataset
 from vreid_lite.data.formats.cityflow import load_cityflow
 from vreid_lite.data.records import DatasetError
 
-REAL = "/work/shared/real_annotations/cityflow_reid_aic19"
+REAL = str(REAL_ANNOTATIONS / "cityflow_reid_aic19")
 
-
-def _place(jpeg, folder, names):
-    os.makedirs(folder, exist_ok=True)
-    for name in names:
-        try:
-            os.link(jpeg, os.path.join(folder, name))
-        except OSError:
-            shutil.copyfile(jpeg, os.path.join(folder, name))
 
 
 def _names(path):
     with open(path) as f:
         return [line.strip() for line in f if line.strip()]
 
-
-@pytest.fixture(scope="module")
-def jpeg(tmp_path_factory):
-    path = tmp_path_factory.mktemp("jpeg") / "tiny.jpg"
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (30, 30, 120)).save(buf, "JPEG")
-    path.write_bytes(buf.getvalue())
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +25,7 @@ def real_tree(tmp_path_factory, jpeg):
     for file in os.listdir(REAL):
         os.symlink(os.path.join(REAL, file), root / file)
     for split in ("train", "query", "test"):
-        _place(jpeg, str(root / f"image_{split}"), _names(os.path.join(REAL, f"name_{split}.txt")))
+        place_images(jpeg, str(root / f"image_{split}"), _names(os.path.join(REAL, f"name_{split}.txt")))
     return str(root)
 
 
@@ -102,7 +85,7 @@ def small(tmp_path, jpeg):
     (root / "name_test.txt").write_text("000001.jpg \r\n000002.jpg \r\n")
     (root / "test_track.txt").write_text("000001.jpg 000002.jpg \n\n")
     for split, names in (("train", 2), ("query", 1), ("test", 2)):
-        _place(jpeg, str(root / f"image_{split}"), [f"00000{i}.jpg" for i in range(1, names + 1)])
+        place_images(jpeg, str(root / f"image_{split}"), [f"00000{i}.jpg" for i in range(1, names + 1)])
     return root
 
 
@@ -139,7 +122,7 @@ def test_listed_image_missing(small):
 
 def test_train_image_without_label(small):
     (small / "name_train.txt").write_text("000001.jpg\n000002.jpg\n000003.jpg\n")
-    _place(str(small / "image_train" / "000001.jpg"), str(small / "image_train"), ["000003.jpg"])
+    place_images(str(small / "image_train" / "000001.jpg"), str(small / "image_train"), ["000003.jpg"])
     with pytest.raises(DatasetError, match=r"name_train\.txt:3: 000003\.jpg has no Item"):
         load_cityflow(str(small))
 

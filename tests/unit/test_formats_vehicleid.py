@@ -1,29 +1,17 @@
-import io
 import os
 import random
 import shutil
 
 import pytest
-from PIL import Image
 
+from conftest import REAL_ANNOTATIONS, place_images
 from vreid_lite.data.formats import load_dataset
 from vreid_lite.data.formats.vehicleid import load_vehicleid
 from vreid_lite.data.records import DatasetError
 
-REAL = "/work/shared/real_annotations/vehicleid"
+REAL = str(REAL_ANNOTATIONS / "vehicleid")
 TEST_800 = os.path.join(REAL, "train_test_split", "test_list_800.txt")
 
-
-def _place(jpeg, folder, names):
-    os.makedirs(folder, exist_ok=True)
-    for name in names:
-        target = os.path.join(folder, name)
-        if os.path.exists(target):
-            continue
-        try:
-            os.link(jpeg, target)
-        except OSError:
-            shutil.copyfile(jpeg, target)
 
 
 def _pairs(path):
@@ -34,14 +22,6 @@ def _pairs(path):
 def _attributes(name):
     return {int(v): int(a) for v, a in _pairs(os.path.join(REAL, "attribute", name))}
 
-
-@pytest.fixture(scope="module")
-def jpeg(tmp_path_factory):
-    path = tmp_path_factory.mktemp("jpeg") / "tiny.jpg"
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (30, 120, 30)).save(buf, "JPEG")
-    path.write_bytes(buf.getvalue())
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +44,7 @@ def _build(root, jpeg, test_lines, train_pairs=None):
         (root / "train_test_split" / "train_list.txt").write_text(
             "\r\n".join(f"{i} {v}\t" for i, v in train_pairs), newline="")
         images += [i + ".jpg" for i, _ in train_pairs]
-    _place(jpeg, str(root / "image"), images)
+    place_images(jpeg, str(root / "image"), images)
     return str(root)
 
 

@@ -1,15 +1,13 @@
-import io
 import os
-import shutil
 
 import pytest
-from PIL import Image
 
+from conftest import REAL_ANNOTATIONS, place_images
 from vreid_lite.data.formats import load_dataset, read_veri_index_file, read_veri_orientation_views
 from vreid_lite.data.formats.veri776 import load_veri776
 from vreid_lite.data.records import DatasetError
 
-REAL = "/work/shared/real_annotations/veri776"
+REAL = str(REAL_ANNOTATIONS / "veri776")
 KEYPOINTS = os.path.join(REAL, "keypoint", "keypoint_test.txt")
 
 COLORS = "1 yellow\r\n2 orange\r\n3 green\r\n4 gray\r\n5 red\r\n6 blue\r\n7 white\r\n8 golden\r\n9 brown\r\n10 black"
@@ -55,22 +53,9 @@ def write_tree(root, files, images, jpeg):
         with open(path, "wb") as f:
             f.write(text.encode("ascii") if isinstance(text, str) else text)
     for folder, names in images.items():
-        os.makedirs(os.path.join(root, folder), exist_ok=True)
-        for name in names:
-            try:
-                os.link(jpeg, os.path.join(root, folder, name))
-            except OSError:
-                shutil.copyfile(jpeg, os.path.join(root, folder, name))
+        place_images(jpeg, os.path.join(root, folder), names)
     return str(root)
 
-
-@pytest.fixture(scope="module")
-def jpeg(tmp_path_factory):
-    path = tmp_path_factory.mktemp("jpeg") / "tiny.jpg"
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (120, 30, 30)).save(buf, "JPEG")
-    path.write_bytes(buf.getvalue())
-    return str(path)
 
 
 @pytest.fixture

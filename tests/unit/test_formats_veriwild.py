@@ -1,9 +1,7 @@
-import io
 import os
 import shutil
 
 import pytest
-from PIL import Image
 
 from vreid_lite.data.formats import load_dataset
 from vreid_lite.data.formats.veriwild import load_veriwild
@@ -22,14 +20,6 @@ TRAIN = ["00001/000002", "00001/000001", "00002/000010"]
 GALLERY = ["00003/000020", "00003/000022", "00004/000030"]
 QUERY = ["00003/000021"]
 
-
-@pytest.fixture(scope="module")
-def jpeg(tmp_path_factory):
-    path = tmp_path_factory.mktemp("jpeg") / "tiny.jpg"
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (90, 90, 30)).save(buf, "JPEG")
-    path.write_bytes(buf.getvalue())
-    return str(path)
 
 
 @pytest.fixture
