@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +76,10 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
     dev = choose_device(device)
     seed_everything(seed)
     loader, num_classes = make_loaders(data, p, dev, seed=seed, progress=progress)
-    registry.list_models()  # imports every model and criterion module
     model = registry.build_model(name, num_classes, **_accepted(
-        registry._MODELS.get(name), {"backbone": p.backbone}, model_options))
+        registry.builder_options("model", name), {"backbone": p.backbone}, model_options))
     criterion = registry.build_criterion(name, **_accepted(
-        registry._CRITERIA.get(name),
+        registry.builder_options("criterion", name),
         {"label_smoothing": p.train.label_smoothing, "margin": p.train.triplet_margin},
         criterion_options))
 
@@ -104,7 +102,6 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
     return model, history, dict(latest)
 
 
-def _accepted(builder: Any, defaults: dict[str, Any], options: dict | None) -> dict[str, Any]:
-    """``defaults`` the builder names in its signature, overridden by ``options`` (all kept)."""
-    params = inspect.signature(builder).parameters if builder is not None else {}
-    return {**{k: v for k, v in defaults.items() if k in params}, **(options or {})}
+def _accepted(names: set[str], defaults: dict[str, Any], options: dict | None) -> dict[str, Any]:
+    """``defaults`` the builder declares (``names``), overridden by ``options`` (all kept)."""
+    return {**{k: v for k, v in defaults.items() if k in names}, **(options or {})}

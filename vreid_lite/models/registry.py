@@ -7,6 +7,7 @@ new model file registers itself by being there.
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from typing import Callable, TypeVar
 
@@ -78,3 +79,14 @@ def build_criterion(name: str, **options) -> Callable:
     if name not in _CRITERIA:
         raise ValueError(f"unknown criterion {name!r}; expected one of {list_criteria()}")
     return _CRITERIA[name](**options)
+
+
+def builder_options(kind: str, name: str) -> set[str]:
+    """Keyword names the registered ``kind`` (``"model"`` or ``"criterion"``) builder ``name``
+    declares; empty when it is not registered (its build call then reports the error)."""
+    _discover()
+    table = {"model": _MODELS, "criterion": _CRITERIA}.get(kind)
+    if table is None:
+        raise ValueError(f"kind={kind!r}; expected 'model' or 'criterion'")
+    builder = table.get(name)
+    return set(inspect.signature(builder).parameters) if builder is not None else set()

@@ -136,18 +136,19 @@ def attach_marks(body: Body, marks: tuple[Mark, ...]) -> Body:
     for m in marks:
         if m.kind == "roof_item":
             body.solids.extend(_roof_item(body, m))
-        elif m.kind == "windshield_sticker":
-            for f in body.anchors["windshield"]:
-                _windshield_sticker(f, m)
-        elif m.kind == "hood_decal":
-            for f in body.anchors["hood"]:
-                _hood_decal(f, m)
-        elif m.kind == "rear_decal":
-            for f in body.anchors["rear"]:
-                _rear_decal(f, m)
-        elif m.kind == "side_stripe":
-            for f in body.anchors["sides"]:
-                _side_stripe(f, m)
+        elif m.kind in _FACE_MARKS:
+            anchor, draw = _FACE_MARKS[m.kind]
+            for f in body.anchors[anchor]:
+                draw(f, m)
         else:
             raise ValueError(f"unknown mark kind {m.kind!r}; expected one of {MARK_KINDS}")
     return body
+
+
+# mark kind -> (body anchor faces it is painted on, painter)
+_FACE_MARKS = {
+    "windshield_sticker": ("windshield", _windshield_sticker),
+    "hood_decal": ("hood", _hood_decal),
+    "rear_decal": ("rear", _rear_decal),
+    "side_stripe": ("sides", _side_stripe),
+}
