@@ -12,7 +12,7 @@ from vreid_lite.config import Preset, get_preset
 from vreid_lite.data.records import ReIDDataset
 from vreid_lite.engine import distributed
 from vreid_lite.engine.device import choose_device, seed_everything
-from vreid_lite.engine.evaluate import evaluate
+from vreid_lite.engine.evaluate import eval_image_sets, evaluate
 from vreid_lite.engine.fit import fit
 from vreid_lite.engine.history import History
 
@@ -86,9 +86,14 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
     labelled = data.meta.get("protocol") != "none"
     latest: dict[str, Any] = {}
 
+    image_sets: dict = {}
+
     def evaluate_fn(m: nn.Module, epoch: int) -> dict[str, Any]:
+        if not image_sets:  # decoded on the first evaluation, reused by the later ones
+            image_sets.update(eval_image_sets(data, p.data.image_size, progress=progress))
         latest.clear()
-        latest.update(evaluate(m, data, image_size=p.data.image_size, device=dev))
+        latest.update(evaluate(m, data, image_size=p.data.image_size, device=dev,
+                               image_sets=image_sets))
         return latest
 
     history = fit(model, criterion, loader, epochs=p.train.epochs, optimizer=p.train.optimizer,

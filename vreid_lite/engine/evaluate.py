@@ -63,14 +63,17 @@ def extract_features(model: nn.Module, loader_or_dataset: Iterable | torch.utils
 def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, int],
              device: str | torch.device = "auto", distance: Any = "euclidean",
              batch_size: int = 256, max_rank: int = 50, features: dict | None = None,
-             return_features: bool = False, progress: bool = False) -> dict[str, Any]:
+             return_features: bool = False, progress: bool = False,
+             image_sets: dict | None = None) -> dict[str, Any]:
     """Retrieval metrics of ``model`` on ``dataset``'s query and gallery.
 
     The protocol is ``dataset.meta["protocol"]``: ``"veri"`` ranks the gallery for each
     query leaving out same-id same-camera images; ``"vehicleid"`` pools query and gallery and
     runs the repeated one-image-per-id gallery draw. ``features`` (a previous result's
     ``"features"``: ``{"query": …, "gallery": …}``) skips extraction, e.g. to compare
-    distances; ``return_features=True`` adds them to the result.
+    distances; ``return_features=True`` adds them to the result. ``image_sets`` (from
+    :func:`eval_image_sets`) reuses decoded query/gallery images across calls, as periodic
+    evaluation during training does.
     """
     from vreid_lite.metrics import rank_metrics, vehicleid_protocol
 
@@ -83,9 +86,10 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
         raise ValueError(f"{name}: meta['protocol'] is {protocol!r}; expected 'veri', "
                          "'vehicleid' or 'none'")
     if features is None:
-        features = {split: _features_of(model, dataset.split(split), image_size, device,
-                                        batch_size, progress)
-                    for split in ("query", "gallery") if dataset.split(split)}
+        if image_sets is None:
+            image_sets = eval_image_sets(dataset, image_size, progress=progress)
+        features = {split: extract_features(model, images, device=device, batch_size=batch_size)
+                    for split, images in image_sets.items()}
     if protocol == "veri":
         for split in ("query", "gallery"):
             if split not in features:
@@ -106,9 +110,12 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
     return metrics
 
 
-def _features_of(model, records, image_size, device, batch_size, progress) -> dict:
+def eval_image_sets(dataset: ReIDDataset, image_size: tuple[int, int],
+                    progress: bool = False) -> dict:
+    """The non-empty query and gallery splits of ``dataset`` as decoded image datasets, to
+    pass to :func:`evaluate` as ``image_sets`` so repeated evaluations decode once."""
     from vreid_lite.data.dataset import ReIDImageDataset
 
-    data = ReIDImageDataset(records, image_size=tuple(image_size), relabel=False,
-                            progress=progress)
-    return extract_features(model, data, device=device, batch_size=batch_size)
+    return {split: ReIDImageDataset(dataset.split(split), image_size=tuple(image_size),
+                                    relabel=False, progress=progress)
+            for split in ("query", "gallery") if dataset.split(split)}
