@@ -83,28 +83,52 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
         {"label_smoothing": p.train.label_smoothing, "margin": p.train.triplet_margin},
         criterion_options))
 
-    labelled = data.meta.get("protocol") != "none"
-    latest: dict[str, Any] = {}
+    history, metrics = fit_preset(model, criterion, loader, data, p, device=dev, seed=seed,
+                                  checkpoint_dir=run_dir, resume=resume, progress=progress)
+    return model, history, metrics
 
-    image_sets: dict = {}
+
+def fit_preset(model: nn.Module, criterion, loader, data: ReIDDataset,
+               preset: str | Preset = "quick", *, epochs: int | None = None,
+               lr: float | None = None, device: str | torch.device = "auto", seed: int = 0,
+               param_groups: list[dict] | None = None, distance: Any = "euclidean",
+               evaluate_model: bool = True, checkpoint_dir: str | Path | None = None,
+               resume: bool = False, progress: bool = True,
+               image_sets: dict | None = None) -> tuple[History, dict[str, Any]]:
+    """One training stage of an already built ``model`` with the preset's optimiser, schedule,
+    AMP and compile settings: what ``train_model`` does after building, and what multi-stage
+    methods (MVAN, SPAN, ANet) call once per stage with their own ``param_groups`` and, per
+    stage, their own ``checkpoint_dir``.
+
+    ``epochs`` / ``lr`` replace the preset's. With ``evaluate_model`` and a labelled test set
+    the model is scored with ``distance`` every ``eval_every`` epochs and after the last one
+    (query/gallery decoded once, or taken from ``image_sets``). Returns
+    ``(history, metrics)``; ``metrics`` is empty when nothing was evaluated.
+    """
+    p = as_preset(preset, epochs)
+    dev = choose_device(device)
+    labelled = evaluate_model and data.meta.get("protocol") != "none"
+    latest: dict[str, Any] = {}
+    sets: dict = dict(image_sets or {})
 
     def evaluate_fn(m: nn.Module, epoch: int) -> dict[str, Any]:
-        if not image_sets:  # decoded on the first evaluation, reused by the later ones
-            image_sets.update(eval_image_sets(data, p.data.image_size, progress=progress))
+        if not sets:  # decoded on the first evaluation, reused by the later ones
+            sets.update(eval_image_sets(data, p.data.image_size, progress=progress))
         latest.clear()
         latest.update(evaluate(m, data, image_size=p.data.image_size, device=dev,
-                               image_sets=image_sets))
+                               distance=distance, image_sets=sets))
         return latest
 
     history = fit(model, criterion, loader, epochs=p.train.epochs, optimizer=p.train.optimizer,
-                  lr=p.train.lr, weight_decay=p.train.weight_decay,
-                  warmup_epochs=p.train.warmup_epochs, device=dev, amp=p.train.amp,
-                  compile=p.train.compile, evaluate_fn=evaluate_fn if labelled else None,
-                  eval_every=p.train.eval_every, checkpoint_dir=run_dir, resume=resume,
+                  lr=p.train.lr if lr is None else lr, weight_decay=p.train.weight_decay,
+                  param_groups=param_groups, warmup_epochs=p.train.warmup_epochs, device=dev,
+                  amp=p.train.amp, compile=p.train.compile,
+                  evaluate_fn=evaluate_fn if labelled else None,
+                  eval_every=p.train.eval_every, checkpoint_dir=checkpoint_dir, resume=resume,
                   seed=seed, progress=progress)
     if labelled and not latest and distributed.rank() == 0:  # resumed after the last epoch
         evaluate_fn(model, p.train.epochs)
-    return model, history, dict(latest)
+    return history, dict(latest)
 
 
 def _accepted(names: set[str], defaults: dict[str, Any], options: dict | None) -> dict[str, Any]:
