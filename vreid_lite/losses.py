@@ -39,7 +39,8 @@ def batch_hard_triplet(features: torch.Tensor, labels: torch.Tensor,
     """Batch-hard triplet loss (Hermans et al. 2017, "In defense of the triplet loss").
 
     ``distance``: a name from ``vreid_lite.metrics.DISTANCES`` (``"euclidean"``, ``"cosine"``)
-    or a callable ``(x, y) → pairwise distance matrix``.
+    or a callable ``(x, y) → pairwise distance matrix``. Features are B×D, or B×… for a
+    callable or a part-aware name (``"cpdm"`` takes ``pack_parts(feats, areas)``, B×4×(d+1)).
 
     For each anchor: the farthest same-label sample (itself excluded) and the nearest
     other-label sample; loss max(0, d_ap − d_an + margin), or log(1 + exp(d_ap − d_an)) when
@@ -49,12 +50,16 @@ def batch_hard_triplet(features: torch.Tensor, labels: torch.Tensor,
     ``return_stats=True`` also returns the fraction of the kept anchors whose triplet is
     active (d_ap − d_an + margin > 0; for the soft margin, d_ap > d_an).
     """
-    if features.dim() != 2 or labels.shape != features.shape[:1]:
-        raise ValueError(f"expected features B×D and labels B, got {tuple(features.shape)} "
+    distance_fn = get_distance(distance)
+    any_shape = callable(distance) or getattr(distance_fn, "part_aware", False)
+    if features.dim() < 1 or (features.dim() != 2 and not any_shape) \
+            or labels.shape != features.shape[:1]:
+        shape = "B×…" if any_shape else "B×D"
+        raise ValueError(f"expected features {shape} and labels B, got {tuple(features.shape)} "
                          f"and {tuple(labels.shape)}")
     with torch.autocast(features.device.type, enabled=False):  # distances in float32
         features = features.float()
-        dist = get_distance(distance)(features, features)
+        dist = distance_fn(features, features)
     if dist.shape != (len(labels), len(labels)):
         raise ValueError(f"distance returned shape {tuple(dist.shape)}; expected "
                          f"{len(labels)}×{len(labels)}")

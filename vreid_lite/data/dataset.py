@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from vreid_lite.data.records import PART_LABELS, VIEWS, DatasetError, Record
+from vreid_lite.data.records import FOREGROUND_LABEL, PART_LABELS, VIEWS, DatasetError, Record
 
 CACHE_LIMIT_BYTES = 4 * 1024**3
 """``cache="auto"`` decodes everything up front when the uint8 images (and masks) fit in this."""
@@ -42,7 +42,8 @@ def read_image(path: str, size: tuple[int, int], index: int) -> np.ndarray:
 
 
 def read_mask(path: str, size: tuple[int, int], index: int) -> np.ndarray:
-    """The part-label mask at ``path`` as uint8 H×W, resized (nearest) to ``size`` = (h, w)."""
+    """The part-label mask at ``path`` as uint8 H×W, resized (nearest) to ``size`` = (h, w).
+    A foreground mask (``FOREGROUND_LABEL`` for the vehicle, part unknown) is read as is."""
     try:
         with Image.open(path) as im:
             mask = np.asarray(im)
@@ -51,10 +52,12 @@ def read_mask(path: str, size: tuple[int, int], index: int) -> np.ndarray:
     if mask.ndim != 2:
         raise DatasetError(f"{path}: mask of record {index} has shape {mask.shape}; "
                            "expected a single-channel PNG of part labels")
-    bad = mask[(mask < 0) | (mask > _MAX_PART)] if mask.size else mask
+    invalid = (mask < 0) | ((mask > _MAX_PART) & (mask != FOREGROUND_LABEL))
+    bad = mask[invalid] if mask.size else mask
     if bad.size:
         raise DatasetError(f"{path}: mask of record {index} holds value {int(bad[0])}; "
-                           f"expected part labels 0..{_MAX_PART} ({PART_LABELS})")
+                           f"expected part labels 0..{_MAX_PART} ({PART_LABELS}) or "
+                           f"{FOREGROUND_LABEL} (foreground, part unknown)")
     mask = mask.astype(np.uint8, copy=False)
     h, w = size
     if mask.shape != (h, w):

@@ -10,6 +10,10 @@ VIEWS = ("front", "rear", "side", "front_side", "rear_side")
 PART_LABELS = {"background": 0, "front": 1, "rear": 2, "side": 3}
 """Pixel values of the part label masks (``masks/<split>/<stem>.png``)."""
 
+FOREGROUND_LABEL = 255
+"""Mask value of a vehicle pixel whose part is unknown: GrabCut foreground masks of real sets
+(``vreid data masks``) hold only 0 and this."""
+
 
 class DatasetError(ValueError):
     """Bad dataset input; the message names the file, the line or item, and what was expected."""

@@ -73,7 +73,7 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
     ``"features"``: ``{"query": …, "gallery": …}``) skips extraction, e.g. to compare
     distances; ``return_features=True`` adds them to the result. ``image_sets`` (from
     :func:`eval_image_sets`) reuses decoded query/gallery images across calls, as periodic
-    evaluation during training does.
+    evaluation during training does. Part models are ranked as :func:`ranking_features` says.
     """
     from vreid_lite.metrics import rank_metrics, vehicleid_protocol
 
@@ -96,18 +96,44 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
                 raise ValueError(f"{name}: the {split} split is empty; the veri protocol needs "
                                  "query and gallery images")
         q, g = features["query"], features["gallery"]
-        metrics = rank_metrics(q["embedding"], g["embedding"], q["pids"], g["pids"],
+        metrics = rank_metrics(ranking_features(q, distance, model),
+                               ranking_features(g, distance, model), q["pids"], g["pids"],
                                q["camids"], g["camids"], distance=distance,
                                remove_same_camera=True, max_rank=max_rank)
     else:
         pooled = [features[s] for s in ("query", "gallery") if s in features]
-        metrics = vehicleid_protocol(torch.cat([f["embedding"] for f in pooled]),
+        metrics = vehicleid_protocol(torch.cat([ranking_features(f, distance, model)
+                                                for f in pooled]),
                                      torch.cat([f["pids"] for f in pooled]), distance=distance,
                                      max_rank=max_rank)
     metrics = dict(metrics)
     if return_features:
         metrics["features"] = features
     return metrics
+
+
+def ranking_features(features: dict, distance: Any, model: nn.Module | None = None) -> torch.Tensor:
+    """What a split is ranked by. A 2-D embedding as it is. Part features (N×parts×d, SPAN):
+    packed with ``features["visibility"]`` for a part-aware distance (``"cpdm"``), else
+    concatenated to N×(parts·d), Table 2's "concatenation + euclidean" of SPAN."""
+    from vreid_lite.metrics import get_distance, pack_parts
+
+    embedding = features["embedding"]
+    part_aware = getattr(get_distance(distance), "part_aware", False)
+    who = f"model {type(model).__name__}" if model is not None else "the given features"
+    if embedding.dim() == 3 and part_aware:
+        if features.get("visibility") is None:
+            raise ValueError(f"{who}: part features {tuple(embedding.shape)} but no visibility "
+                             f"(per-part area ratios); the part-aware distance {distance!r} "
+                             "needs both (ReIDOutput.visibility)")
+        return pack_parts(embedding, features["visibility"])
+    if embedding.dim() == 3:
+        return embedding.flatten(1)
+    if part_aware:
+        raise ValueError(f"{who}: the part-aware distance {distance!r} needs part features "
+                         f"(N, parts, d) with visibility; got an embedding of shape "
+                         f"{tuple(embedding.shape)}")
+    return embedding
 
 
 def eval_image_sets(dataset: ReIDDataset, image_size: tuple[int, int],
