@@ -9,14 +9,16 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from vreid_lite.data.records import PART_LABELS
+from vreid_lite.data.records import FOREGROUND_LABEL, PART_LABELS
 
 PART_COLORS: dict[int, tuple[int, int, int]] = {
     PART_LABELS["front"]: (230, 60, 60),
     PART_LABELS["rear"]: (60, 110, 240),
     PART_LABELS["side"]: (60, 200, 90),
+    FOREGROUND_LABEL: (240, 170, 40),
 }
-"""RGB colour of each part label (background is left untouched)."""
+"""RGB colour of each part label, and of GrabCut's part-less foreground (background is left
+untouched)."""
 
 MARK_COLOR: tuple[int, int, int] = (255, 220, 0)
 """RGB colour of identity-mark boxes."""
