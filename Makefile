@@ -8,6 +8,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export VREID_DATA_DIR ?= $(CURDIR)/data
 export VREID_RUNS_DIR ?= $(CURDIR)/runs
 export MPLBACKEND ?= Agg
+DEMO_PRESET ?= quick
 
 .PHONY: setup data demo test test-unit test-notebooks lab notebooks bench clean
 
@@ -24,8 +25,15 @@ data: setup
 	$(BIN)/vreid data synth synth_quick --out $(VREID_DATA_DIR)/synth_quick
 	$(BIN)/vreid data check veri776 $(VREID_DATA_DIR)/synth_quick
 
+# Every numbered notebook in order at the quick preset, each into runs/<time>-<name>-demo/; a
+# failing notebook does not stop the others, the summary shows it and the exit status says it.
 demo: data
-	$(BIN)/vreid run 00_data_and_protocol --tag demo
+	@failed=0; for nb in $(NOTEBOOKS); do \
+		echo "== $$nb"; \
+		$(BIN)/vreid run "$$nb" -p preset $(DEMO_PRESET) --tag demo || failed=1; \
+	done; \
+	$(BIN)/vreid summary --html || failed=1; \
+	exit $$failed
 
 test: setup
 	$(BIN)/python -m pytest tests -q

@@ -1,11 +1,15 @@
-"""The ``vreid`` command: ``vreid data …``, ``vreid run …``.
+"""The ``vreid`` command: ``vreid data …``, ``vreid run …``, ``vreid sweep …``,
+``vreid summary``, ``vreid snapshot``.
 
 Each sub-command imports its implementation lazily so ``vreid --help`` stays fast.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+
+_EXPONENT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
 def _data_synth(args: argparse.Namespace) -> int:
@@ -23,6 +27,14 @@ def _data_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_masks(args: argparse.Namespace) -> int:
+    from vreid_lite.data.grabcut import make_masks
+
+    print(make_masks(args.kind, args.root, margin=args.margin, iterations=args.iterations,
+                     workers=args.workers, overwrite=args.overwrite))
+    return 0
+
+
 def parse_value(text: str):
     """A ``-p NAME VALUE`` value as a YAML scalar (``3``, ``0.1``, ``true``, ``[64, 64]``,
     ``text``); ``none`` and ``null`` are None."""
@@ -34,6 +46,8 @@ def parse_value(text: str):
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+        return float(value)  # YAML 1.1 reads 1e-3 (no dot) as text; a number is meant
     plain = (bool, int, float, str, list, dict)
     return value if isinstance(value, plain) else text  # dates and the like stay text
 
@@ -47,6 +61,40 @@ def _run(args: argparse.Namespace) -> int:
         print(f"vreid: the notebook failed; see {folder / 'error.txt'}", file=sys.stderr)
     print(folder)
     return 0 if ok else 1
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from vreid_lite.runs.sweep import parse_grid, run_sweep
+
+    params = {name: parse_value(value) for name, value in (args.param or [])}
+    report = run_sweep(args.notebook, params, parse_grid(args.grid or []), seeds=args.seeds,
+                       runs_dir=args.runs_dir, tag=args.tag)
+    return 0 if report.ok else 1
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from vreid_lite.runs.summary import export_explorer_html, write_summary
+
+    missing = None
+    if args.html:
+        try:
+            print(export_explorer_html(args.runs_dir))
+        except FileNotFoundError as exc:  # still write the summary, which says what ran
+            missing = exc
+    print(write_summary(args.runs_dir))
+    if missing is not None:
+        print(f"vreid: error: {missing}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    from vreid_lite.runs.snapshot import SNAPSHOT_DIR, snapshot_runs
+
+    written = snapshot_runs(args.src, args.dst or SNAPSHOT_DIR, notebooks=args.notebook,
+                            preset=args.preset)
+    print(f"{len(written)} run(s) copied into {args.dst or SNAPSHOT_DIR}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-images", action="store_true", help="check listed files exist, do not decode them")
     check.set_defaults(func=_data_check)
 
+    masks = dsub.add_parser("masks", help="GrabCut foreground masks for SPAN (masks/<split>/)")
+    masks.add_argument("kind", help="veri776 (synthetic sets ship part masks already)")
+    masks.add_argument("root", help="dataset folder")
+    masks.add_argument("--margin", type=float, default=0.02,
+                       help="initial rectangle inset, a fraction of each side (default 0.02)")
+    masks.add_argument("--iterations", type=int, default=5, help="GrabCut rounds (default 5)")
+    masks.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
+    masks.add_argument("--overwrite", action="store_true", help="replace existing masks")
+    masks.set_defaults(func=_data_masks)
+
     run = sub.add_parser("run", help="execute a notebook with papermill into a new run folder")
     run.add_argument("notebook", help="notebook path or name (e.g. 01_baseline)")
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
@@ -76,6 +134,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", default=None, help="suffix of the run folder name")
     run.add_argument("--runs-dir", default=None, help="runs folder (default: ./runs)")
     run.set_defaults(func=_run)
+
+    sweep = sub.add_parser("sweep", help="run every combination of a parameter grid, resumably")
+    sweep.add_argument("notebook", help="notebook path or name (e.g. 01_baseline)")
+    sweep.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                       help="fixed notebook parameter (value parsed as in `vreid run`)")
+    sweep.add_argument("--grid", action="append", metavar="NAME=V1,V2",
+                       help="swept parameter and its values (each parsed as a -p value)")
+    sweep.add_argument("--seeds", type=int, default=None,
+                       help="repeat every combination with seed 0 … N-1")
+    sweep.add_argument("--tag", default=None, help="prefix of the run folders' tag (sweep)")
+    sweep.add_argument("--runs-dir", default=None, help="runs folder (default: ./runs)")
+    sweep.set_defaults(func=_sweep)
+
+    summary = sub.add_parser("summary", help="write <runs>/summary.md from the run folders")
+    summary.add_argument("--runs-dir", default=None, help="runs folder (default: ./runs)")
+    summary.add_argument("--html", action="store_true",
+                         help="also export the latest executed 06_ablation_explorer to HTML")
+    summary.set_defaults(func=_summary)
+
+    snap = sub.add_parser("snapshot", help="copy run records (no checkpoints or notebooks) "
+                          "into results/quick_runs or another folder")
+    snap.add_argument("src", help="runs folder to copy from")
+    snap.add_argument("dst", nargs="?", default=None, help="default: results/quick_runs")
+    snap.add_argument("--notebook", action="append", default=None,
+                      help="only runs of this notebook stem (repeatable)")
+    snap.add_argument("--preset", default=None, help="only runs with this preset parameter")
+    snap.set_defaults(func=_snapshot)
     return parser
 
 
