@@ -1,4 +1,14 @@
 """Evaluation: distances, ranking metrics (CMC, mAP, mINP) and the VehicleID protocol."""
+from vreid_lite.metrics.attention import MarkShare, mark_attention_share, mark_attention_shares
+from vreid_lite.metrics.attributes import (attribute_accuracies, attribute_accuracy,
+                                            attribute_confusion, attribute_labels)
+from vreid_lite.metrics.cpdm import (
+    area_ratios,
+    cpdm_distance,
+    cpdm_weights,
+    pack_parts,
+    unpack_parts,
+)
 from vreid_lite.metrics.distances import (
     DISTANCES,
     DistanceFn,
@@ -8,19 +18,35 @@ from vreid_lite.metrics.distances import (
     get_distance,
     register_distance,
 )
+from vreid_lite.metrics.mask_iou import mask_iou_summary, mask_ious, summarize_mask_ious
 from vreid_lite.metrics.rank import evaluate_rank, rank_metrics
 from vreid_lite.metrics.vehicleid import vehicleid_gallery_split, vehicleid_protocol
 
 __all__ = [
     "DISTANCES",
     "DistanceFn",
+    "MarkShare",
+    "area_ratios",
+    "attribute_accuracies",
+    "attribute_accuracy",
+    "attribute_confusion",
+    "attribute_labels",
     "compute_distmat",
     "cosine_distance",
+    "cpdm_distance",
+    "cpdm_weights",
     "euclidean_distance",
     "evaluate_rank",
     "get_distance",
+    "mark_attention_share",
+    "mark_attention_shares",
+    "mask_iou_summary",
+    "mask_ious",
+    "pack_parts",
     "rank_metrics",
     "register_distance",
+    "summarize_mask_ious",
+    "unpack_parts",
     "vehicleid_gallery_split",
     "vehicleid_protocol",
 ]

@@ -79,3 +79,24 @@ def read_viewpoints_csv(path: str) -> dict[str, str | None]:
         views[name] = view or None
     return views
 
+
+ORIENTATION_MVAN_VIEWS = {
+    3: {0: "front", 1: "rear", 2: "side", 3: "front", 4: "rear", 5: "side", 6: "front",
+        7: "rear"},
+    2: {0: "front", 1: "rear", 2: None, 3: "front", 4: "rear", 5: None, 6: "front", 7: "rear"},
+}
+"""Wang et al.'s 8 orientations → MVAN's viewpoint classes (Teng et al. 2021, Fig. 2: a
+diagonal view belongs to the face it shows). V = 3: front, rear, side; V = 2 (the paper's
+front/rear estimator for VehicleID): left and right views have no class (``None``)."""
+
+
+def read_veri_mvan_views(path: str, num_views: int = 3) -> dict[str, str | None]:
+    """Image name -> MVAN viewpoint class from a keypoint/orientation file, through
+    ``ORIENTATION_MVAN_VIEWS``; ``None`` where the orientation has no class at this V."""
+    if num_views not in ORIENTATION_MVAN_VIEWS:
+        raise ValueError(f"num_views={num_views!r}; expected 2 (front, rear) or 3 "
+                         "(front, rear, side)")
+    orientation_of = {view: o for o, view in ORIENTATION_VIEWS.items()}  # any representative
+    table = ORIENTATION_MVAN_VIEWS[num_views]
+    return {name: table[orientation_of[view]]
+            for name, view in read_veri_orientation_views(path).items()}

@@ -1,0 +1,261 @@
+"""SPAN's two training steps (§3.4): the mask network on viewpoint labels and foreground masks
+(Eq. 6), then the part features with the masks frozen (Eq. 7); mask IoU on ground-truth parts."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vreid_lite.config import Preset
+from vreid_lite.data.dataset import ReIDImageDataset
+from vreid_lite.data.loaders import EvalLoader
+from vreid_lite.data.records import VIEWS, DatasetError, ReIDDataset, Record
+from vreid_lite.engine.device import choose_device, seed_everything
+from vreid_lite.engine.history import History
+from vreid_lite.experiment import as_preset, fit_preset
+from vreid_lite.metrics import get_distance, mask_ious, summarize_mask_ious
+from vreid_lite.models.registry import build_criterion, build_model
+from vreid_lite.models.span import Span
+
+LOSS_COMBINATIONS: dict[str, dict[str, bool]] = {
+    "recon": {"use_area": False, "use_div": False},
+    "no_area": {"use_area": False, "use_div": True},
+    "no_div": {"use_area": True, "use_div": False},
+    "full": {"use_area": True, "use_div": True},
+}
+"""Table 1's rows: only L_recon, without L_area, without L_div, all three."""
+
+RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
+"""The metrics an ablation row records."""
+
+
+def view_balanced(records: list[Record], per_view: int | None = None,
+                  seed: int = 0) -> list[Record]:
+    """The same number of records of each viewpoint, drawn at random (seeded), in their original
+    order: §4.2 trains SPAN "on a subset ... with balanced images in each viewpoint". Without
+    it the rarer views lose: L_area pushes the front mask to zero on every image that has no
+    front long before the network has learnt which images do. ``per_view``: ``None`` = as many
+    as the rarest viewpoint has. Records of unknown viewpoint are left out (the mask losses
+    ignore them)."""
+    groups = {v: [r for r in records if r.view == v] for v in VIEWS}
+    present = {v: rs for v, rs in groups.items() if rs}
+    if not present:
+        raise DatasetError(f"none of the {len(records)} records has a viewpoint label; SPAN's "
+                           f"mask step needs them (expected views from {VIEWS})")
+    n = min(len(rs) for rs in present.values()) if per_view is None else int(per_view)
+    short = {v: len(rs) for v, rs in present.items() if len(rs) < n}
+    if n < 1 or short:
+        raise ValueError(f"per_view={per_view}: the records hold {short or n} image(s) of "
+                         "some viewpoint; expected at least 1 and at most the rarest view's count")
+    rng = random.Random(seed)
+    keep = {id(r) for rs in present.values() for r in rng.sample(rs, n)}
+    return [r for r in records if id(r) in keep]
+
+
+def mask_training_set(data: ReIDDataset, per_view: int | None = None,
+                      seed: int = 0) -> ReIDDataset:
+    """The view-balanced training split (:func:`view_balanced`) as a dataset of its own, for
+    ``make_loaders(…, with_masks=True)``; it has no test split."""
+    return ReIDDataset(view_balanced(data.train, per_view, seed), [], [],
+                       meta={**data.meta, "protocol": "none"})
+
+
+def _stage_dir(checkpoint_dir: str | Path | None, stage: str) -> Path | None:
+    return Path(checkpoint_dir) / stage if checkpoint_dir is not None else None
+
+
+def train_masks(model: Span, loader, data: ReIDDataset, preset: str | Preset = "quick", *,
+                use_area: bool = True, use_div: bool = True, epochs: int | None = None,
+                lr: float | None = None, device: str | torch.device = "auto", seed: int = 0,
+                mask_options: dict | None = None, checkpoint_dir: str | Path | None = None,
+                resume: bool = False, progress: bool = True) -> History:
+    """Step one: train ``model.mask_net`` alone with ``"span_masks"`` (λ = 1, 0.5, 1;
+    ``use_area`` / ``use_div`` as in Table 1; ``mask_options`` go to the criterion, e.g.
+    ``two_view_ratio``, ``adjacent_margin``) on ``loader``'s batches, which must carry
+    ``"masks"`` (``make_loaders(…, with_masks=True)``), then freeze it. ``epochs`` / ``lr``
+    replace the preset's (the paper gives neither for SPAN); the checkpoint goes to
+    ``checkpoint_dir/masks``."""
+    criterion = build_criterion("span_masks", use_area=use_area, use_div=use_div,
+                                **(mask_options or {}))
+    model.freeze_masks(False)
+    try:
+        history, _ = fit_preset(model.mask_net, criterion, loader, data, preset, epochs=epochs,
+                                lr=lr, device=device, seed=seed, evaluate_model=False,
+                                checkpoint_dir=_stage_dir(checkpoint_dir, "masks"),
+                                resume=resume, progress=progress)
+    finally:
+        model.freeze_masks(True)
+    return history
+
+
+def train_features(model: Span, loader, data: ReIDDataset, preset: str | Preset = "quick", *,
+                   distance: str = "cpdm", epochs: int | None = None, lr: float | None = None,
+                   device: str | torch.device = "auto", seed: int = 0,
+                   checkpoint_dir: str | Path | None = None, resume: bool = False,
+                   image_sets: dict | None = None, progress: bool = True
+                   ) -> tuple[History, dict[str, Any]]:
+    """Step two: train the part feature network with ``"span"`` (CE + batch-hard triplet on
+    ``distance``) while the masks stay fixed, then evaluate with the same ``distance``.
+    Returns ``(history, metrics)``; the checkpoint goes to ``checkpoint_dir/features``."""
+    if not model.masks_frozen:
+        raise ValueError("the mask network is still trainable; step two keeps SPAN fixed "
+                         "(§3.4): call model.freeze_masks() or train_masks first")
+    p = as_preset(preset)
+    criterion = build_criterion("span", distance=distance, label_smoothing=p.train.label_smoothing,
+                                margin=p.train.triplet_margin)
+    return fit_preset(model, criterion, loader, data, p, epochs=epochs, lr=lr, device=device,
+                      seed=seed, distance=distance,
+                      checkpoint_dir=_stage_dir(checkpoint_dir, "features"), resume=resume,
+                      image_sets=image_sets, progress=progress)
+
+
+def mask_eval_images(data: ReIDDataset, image_size: tuple[int, int],
+                     splits: tuple[str, ...] = ("query", "gallery"),
+                     progress: bool = False) -> ReIDImageDataset | None:
+    """The images of ``splits`` with their part label masks, to score masks on; ``None`` when
+    some record has no mask (real datasets: ``vreid data masks`` writes foregrounds only)."""
+    records = [r for s in splits for r in data.split(s)]
+    if not records or any(not r.mask_path for r in records):
+        return None
+    return ReIDImageDataset(records, image_size=tuple(image_size), relabel=False,
+                            with_masks=True, progress=progress)
+
+
+@torch.no_grad()
+def predict_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
+                  device: str | torch.device = "auto", batch_size: int = 128,
+                  min_share: float = 0.05) -> dict[str, torch.Tensor]:
+    """Run ``mask_net`` over ``images`` in eval mode. Returns ``"masks"`` (N×3×h×w, float16
+    on the CPU, to keep a whole test set in memory) and, when ``images`` has label masks, the
+    per-image ``"iou"``, ``"present"`` and ``"area"`` of :func:`vreid_lite.metrics.mask_ious`."""
+    dev = choose_device(device)
+    was_training = mask_net.training
+    mask_net.to(dev).eval()
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" \
+        else contextlib.nullcontext
+    found: dict[str, list[torch.Tensor]] = {}
+    try:
+        for batch in EvalLoader(images, batch_size=batch_size, device=dev):
+            with autocast():
+                masks = mask_net(batch["images"]).float()
+            found.setdefault("masks", []).append(masks.half().cpu())
+            if "masks" in batch:
+                for key, value in zip(("iou", "present", "area"),
+                                      mask_ious(masks, batch["masks"], min_share=min_share)):
+                    found.setdefault(key, []).append(value.cpu())
+    finally:
+        mask_net.train(was_training)
+    return {key: torch.cat(parts) for key, parts in found.items()}
+
+
+def evaluate_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
+                   device: str | torch.device = "auto", batch_size: int = 128,
+                   min_share: float = 0.05) -> dict[str, float]:
+    """Per-view mask IoU of ``mask_net`` on ``images`` (which need label masks); see
+    :func:`vreid_lite.metrics.summarize_mask_ious`."""
+    if not images.with_masks:
+        raise ValueError("images were loaded without masks; build them with with_masks=True "
+                         "(mask_eval_images) to score the masks")
+    out = predict_masks(mask_net, images, device, batch_size, min_share)
+    return summarize_mask_ious(out["iou"], out["present"], out["area"])
+
+
+@dataclass
+class SpanRun:
+    """What :func:`train_span` returns."""
+
+    model: Span
+    history: History
+    metrics: dict[str, Any]
+    mask_history: History | None = None
+    mask_iou: dict[str, float] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def train_span(data: ReIDDataset, loader, num_classes: int, preset: str | Preset = "quick", *,
+               epochs: int | None = None, mask_epochs: int | None = None,
+               mask_state: dict | None = None, combination: str = "full",
+               mask_lr: float | None = None, distance: str | None = None,
+               device: str | torch.device = "auto", seed: int = 0,
+               model_options: dict | None = None, mask_options: dict | None = None,
+               checkpoint_dir: str | Path | None = None, resume: bool = False,
+               image_sets: dict | None = None, mask_images: ReIDImageDataset | None = None,
+               mask_loader=None, progress: bool = True) -> SpanRun:
+    """Build ``"span"`` on the preset's backbone, run both steps and evaluate.
+
+    Step one trains on ``mask_loader`` (e.g. over :func:`mask_training_set`), else on
+    ``loader``; either must carry masks. ``epochs`` replaces the preset's for step two,
+    ``mask_epochs`` (default: the same) and ``mask_lr`` (default: the preset's) for step one,
+    whose criterion gets ``mask_options``. ``mask_state`` (a trained mask network's
+    ``state_dict()``) skips step one, so variants can share one SPAN. ``combination`` names
+    the mask losses (``LOSS_COMBINATIONS``). ``distance``: ``None`` = ``"cpdm"`` for
+    ``aggregation="cat"``, ``"euclidean"`` for ``"fc"``. ``mask_images``
+    (``mask_eval_images``) adds the mask IoU.
+    """
+    if combination not in LOSS_COMBINATIONS:
+        raise ValueError(f"combination={combination!r}; expected one of {list(LOSS_COMBINATIONS)}")
+    p = as_preset(preset, epochs)
+    dev = choose_device(device)
+    seed_everything(seed)
+    options = {"backbone": p.backbone, **(model_options or {})}
+    model = build_model("span", num_classes, **options).to(dev)
+    if distance is None:
+        distance = "cpdm" if model.aggregation == "cat" else "euclidean"
+    get_distance(distance)  # an unknown name fails here, before any training
+    mask_history = None
+    if mask_state is not None:
+        model.mask_net.load_state_dict(mask_state)
+    else:
+        mask_history = train_masks(model, mask_loader if mask_loader is not None else loader,
+                                   data, p, epochs=mask_epochs, lr=mask_lr,
+                                   device=dev, seed=seed, mask_options=mask_options,
+                                   checkpoint_dir=checkpoint_dir, resume=resume,
+                                   progress=progress, **LOSS_COMBINATIONS[combination])
+    mask_iou = evaluate_masks(model.mask_net, mask_images, dev) if mask_images is not None else {}
+    history, metrics = train_features(model, loader, data, p, distance=distance, device=dev,
+                                      seed=seed, checkpoint_dir=checkpoint_dir, resume=resume,
+                                      image_sets=image_sets, progress=progress)
+    return SpanRun(model, history, metrics, mask_history, mask_iou,
+                   {**options, "combination": combination, "distance": distance})
+
+
+@dataclass
+class MaskVariant:
+    """One trained mask network of :func:`train_mask_variants`."""
+
+    state: dict[str, torch.Tensor]
+    history: History
+
+
+def train_mask_variants(model: Span, loader, data: ReIDDataset, preset: str | Preset = "quick",
+                        *, combinations: tuple[str, ...] = tuple(LOSS_COMBINATIONS),
+                        epochs: int | None = None, lr: float | None = None,
+                        device: str | torch.device = "auto", seed: int = 0,
+                        mask_options: dict | None = None,
+                        checkpoint_dir: str | Path | None = None,
+                        progress: bool = True) -> dict[str, MaskVariant]:
+    """Step one once per loss combination of Table 1, each from the same starting weights
+    (``model.mask_net`` as it is now) and with the same batches. Returns name →
+    :class:`MaskVariant`; ``model.mask_net`` is left holding the ``"full"`` weights when
+    they were trained (else the last). Checkpoints go to ``checkpoint_dir/<name>/masks``."""
+    unknown = [c for c in combinations if c not in LOSS_COMBINATIONS]
+    if unknown:
+        raise ValueError(f"unknown loss combination(s) {unknown}; expected names from "
+                         f"{list(LOSS_COMBINATIONS)}")
+    start = copy.deepcopy(model.mask_net.state_dict())
+    variants: dict[str, MaskVariant] = {}
+    for name in combinations:
+        model.mask_net.load_state_dict(start)
+        history = train_masks(model, loader, data, preset, epochs=epochs, lr=lr, device=device,
+                              seed=seed, mask_options=mask_options,
+                              checkpoint_dir=_stage_dir(checkpoint_dir, name),
+                              progress=progress, **LOSS_COMBINATIONS[name])
+        variants[name] = MaskVariant(copy.deepcopy(model.mask_net.state_dict()), history)
+    if "full" in variants:
+        model.mask_net.load_state_dict(variants["full"].state)
+    return variants

@@ -1,0 +1,160 @@
+"""``CPDMExplorer``: pick two images; see their area ratios, CPDM's weights (Eq. 4), the
+per-part distances, the CPDM distance (Eq. 5) and the euclidean distance of the concatenation."""
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from vreid_lite.metrics import cpdm_distance, cpdm_weights, euclidean_distance
+from vreid_lite.models.span_parts import BRANCHES
+from vreid_lite.viz.mask_explorer import VIEW_COLORS, tint
+
+BRANCH_COLORS = {"global": "#7f7f7f", **{v: "#%02x%02x%02x" % c for v, c in VIEW_COLORS.items()}}
+
+
+class CPDMExplorer:
+    """Compare two images the way CPDM does.
+
+    ``feats`` N×4×d (global, front, rear, side), ``areas`` N×4 (area ratios, global first),
+    ``images`` uint8 N×H×W×3 (or N×3×H×W), optional ``masks`` N×3×h×w to tint the images and
+    ``captions`` per image.
+
+    Controls (set ``.value``): ``first`` and ``second`` (image indices). ``current`` holds the
+    pair's ``areas_a``, ``areas_b``, ``weights`` (Eq. 4, summing to 1), ``part_distances``
+    (‖f_a,i − f_b,i‖₂), ``cpdm`` (Eq. 5) and ``euclidean`` (the concatenated features), each
+    part-wise value a dict keyed by branch. ``render_static(a, b)`` draws it as a Figure.
+    """
+
+    def __init__(self, feats: Any, areas: Any, images: Any, masks: Any = None,
+                 captions: Sequence[str] | None = None, scale: int = 2) -> None:
+        import ipywidgets as widgets
+
+        self.feats = torch.as_tensor(feats).float().cpu()
+        self.areas = torch.as_tensor(areas).float().cpu()
+        n = self.feats.shape[0]
+        if self.feats.dim() != 3 or self.feats.shape[1] != len(BRANCHES):
+            raise ValueError(f"feats: expected N×4×d ({', '.join(BRANCHES)}), got "
+                             f"{tuple(self.feats.shape)}")
+        if self.areas.shape != (n, len(BRANCHES)):
+            raise ValueError(f"areas: expected {(n, len(BRANCHES))}, got {tuple(self.areas.shape)}")
+        images = images.detach().cpu().numpy() if torch.is_tensor(images) else np.asarray(images)
+        if images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
+            images = images.transpose(0, 2, 3, 1)
+        if images.shape[0] != n or images.ndim != 4 or images.dtype != np.uint8:
+            raise ValueError(f"images: expected uint8 {n}×H×W×3, got {images.dtype} {images.shape}")
+        if masks is not None:
+            masks = torch.nn.functional.interpolate(torch.as_tensor(masks).float(),
+                                                    size=images.shape[1:3], mode="bilinear",
+                                                    align_corners=False).numpy()
+        if captions is not None and len(captions) != n:
+            raise ValueError(f"captions: expected {n}, got {len(captions)}")
+        if n < 2:
+            raise ValueError("CPDMExplorer needs at least two images")
+        self.images, self.masks, self.scale = images, masks, scale
+        self.captions = list(captions) if captions is not None else [f"image {i}" for i in range(n)]
+        self.current: dict[str, Any] = {}
+
+        self.first = widgets.IntSlider(value=0, min=0, max=n - 1, description="image a",
+                                       continuous_update=False)
+        self.second = widgets.IntSlider(value=1, min=0, max=n - 1, description="image b",
+                                        continuous_update=False)
+        self.pictures = widgets.Image(format="png")
+        self.table = widgets.HTML()
+        self.widget = widgets.VBox([widgets.HBox([self.first, self.second]),
+                                    widgets.HBox([self.pictures, self.table])])
+        for control in (self.first, self.second):
+            control.observe(self.on_change, names="value")
+        self.refresh()
+
+    # ---- state
+    def compare(self, a: int, b: int) -> dict[str, Any]:
+        """The pair's area ratios, weights, part distances and both distances."""
+        n = len(self.feats)
+        for name, i in (("a", a), ("b", b)):
+            if not 0 <= i < n:
+                raise IndexError(f"image {name} index {i} out of range [0, {n})")
+        fa, fb = self.feats[a:a + 1], self.feats[b:b + 1]
+        aa, ab = self.areas[a:a + 1], self.areas[b:b + 1]
+        weights = cpdm_weights(aa, ab)[0, 0]
+        parts = (fa[0] - fb[0]).norm(dim=1)
+        keyed = lambda t: {br: float(t[i]) for i, br in enumerate(BRANCHES)}  # noqa: E731
+        return {"a": a, "b": b, "areas_a": keyed(aa[0]), "areas_b": keyed(ab[0]),
+                "weights": keyed(weights), "part_distances": keyed(parts),
+                "cpdm": float(cpdm_distance(fa, aa, fb, ab)[0, 0]),
+                "euclidean": float(euclidean_distance(fa.flatten(1), fb.flatten(1))[0, 0])}
+
+    def picture(self, index: int) -> np.ndarray:
+        """The image, tinted by its masks when they were given."""
+        image = self.images[index]
+        if self.masks is not None:
+            for i, view in enumerate(VIEW_COLORS):
+                image = tint(image, self.masks[index, i], VIEW_COLORS[view], alpha=0.45)
+        return image
+
+    # ---- callbacks
+    def on_change(self, change: dict | None = None) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        from PIL import Image
+
+        self.current = c = self.compare(self.first.value, self.second.value)
+        pair = np.concatenate([self.picture(c["a"]), self.picture(c["b"])], axis=1)
+        pair = pair.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        buf = io.BytesIO()
+        Image.fromarray(pair).save(buf, format="PNG")
+        self.pictures.value = buf.getvalue()
+        rows = "".join(
+            f"<tr><td style='color:{BRANCH_COLORS[br]}'><b>{br}</b></td>"
+            f"<td>{c['areas_a'][br]:.2f}</td><td>{c['areas_b'][br]:.2f}</td>"
+            f"<td>{c['weights'][br]:.2f}</td><td>{c['part_distances'][br]:.2f}</td></tr>"
+            for br in BRANCHES)
+        self.table.value = (
+            f"<div style='font-size:12px'><b>a</b>: {self.captions[c['a']]} · "
+            f"<b>b</b>: {self.captions[c['b']]}<table><tr><th></th><th>AR a</th><th>AR b</th>"
+            f"<th>w (Eq. 4)</th><th>‖f_a − f_b‖</th></tr>{rows}</table>"
+            f"CPDM (Eq. 5) <b>{c['cpdm']:.3f}</b> · euclidean on the concatenation "
+            f"<b>{c['euclidean']:.3f}</b></div>")
+
+    # ---- drawing
+    def render_static(self, a: int | None = None, b: int | None = None):
+        """A matplotlib Figure: the two images, then area ratios and weights per branch, with
+        both distances in the title."""
+        from matplotlib.figure import Figure
+
+        c = self.compare(self.first.value if a is None else a,
+                         self.second.value if b is None else b)
+        fig = Figure(figsize=(8.5, 2.4), layout="constrained")
+        axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [1, 1, 1.6, 1.6]})
+        for ax, key in zip(axes[:2], ("a", "b")):
+            ax.imshow(self.picture(c[key]))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{key}: {self.captions[c[key]]}", fontsize=7)
+        x = np.arange(len(BRANCHES))
+        width = 0.27
+        for shift, key, label in ((-width, "areas_a", "AR a"), (0, "areas_b", "AR b"),
+                                  (width, "weights", "w (Eq. 4)")):
+            axes[2].bar(x + shift, [c[key][br] for br in BRANCHES], width, label=label)
+        axes[2].set_xticks(x, BRANCHES, fontsize=7)
+        axes[2].set_ylim(0, 1.05)
+        axes[2].legend(fontsize=6)
+        axes[2].set_title("area ratios and weights", fontsize=8)
+        axes[3].bar(x, [c["part_distances"][br] for br in BRANCHES],
+                    color=[BRANCH_COLORS[br] for br in BRANCHES])
+        axes[3].axhline(c["cpdm"], color="k", linestyle="--", linewidth=1, label="CPDM")
+        axes[3].set_xticks(x, BRANCHES, fontsize=7)
+        axes[3].legend(fontsize=6)
+        axes[3].set_title("per-part distances", fontsize=8)
+        fig.suptitle(f"CPDM {c['cpdm']:.3f} · euclidean on the concatenation "
+                     f"{c['euclidean']:.3f}", fontsize=9)
+        return fig
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -1,0 +1,173 @@
+"""``MaskExplorer``: pick an image and a mask network (a loss combination of SPAN's Table 1);
+see its front, rear and side masks over the image, next to the ground-truth parts."""
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vreid_lite.metrics.mask_iou import MASK_VIEWS, mask_ious
+from vreid_lite.viz.overlays import PART_COLORS, overlay_mask
+
+VIEW_COLORS = {v: PART_COLORS[i + 1] for i, v in enumerate(MASK_VIEWS)}
+"""Each predicted view is drawn in the colour of its ground-truth part label."""
+
+
+def tint(image: np.ndarray, mask: np.ndarray, color, alpha: float = 0.75) -> np.ndarray:
+    """Blend ``image`` (H×W×3 uint8) towards ``color`` by ``alpha``·mask (H×W in [0, 1]): a
+    soft mask shows its confidence, unlike a thresholded label overlay."""
+    weight = alpha * np.clip(mask, 0.0, 1.0)[..., None]
+    out = (1.0 - weight) * image.astype(np.float32) + weight * np.asarray(color, np.float32)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+
+
+class MaskExplorer:
+    """Masks of several mask networks on the same images.
+
+    ``images``: uint8 N×H×W×3 (or N×3×H×W); ``masks``: name → N×3×h×w predicted masks (front,
+    rear, side, values in [0, 1]); ``truth``: optional uint8 part label masks N×H×W (or
+    N×1×H×W); ``captions``: optional text per image.
+
+    Controls (set ``.value`` to drive them): ``image`` (index), ``combination`` (a name of
+    ``masks``), ``show_truth``. State after each change: ``current_masks`` (view → H×W mask at
+    the image size), ``current_iou`` (view → IoU against the truth, NaN where the view is
+    absent; empty without truth), ``panels`` (the (title, RGB image) pairs on show).
+    ``render_static(index, combinations)`` draws one row per combination as a matplotlib
+    Figure; ``widget`` is the interactive view.
+    """
+
+    def __init__(self, images: Any, masks: Mapping[str, Any], truth: Any = None,
+                 captions: Sequence[str] | None = None, alpha: float = 0.75,
+                 scale: int = 2) -> None:
+        import ipywidgets as widgets
+
+        images = _as_numpy(images)
+        if images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
+            images = images.transpose(0, 2, 3, 1)
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"images: expected uint8 N×H×W×3, got {images.dtype} {images.shape}")
+        n, h, w = images.shape[:3]
+        if not masks:
+            raise ValueError("masks: expected at least one name → N×3×h×w masks")
+        self.masks = {}
+        for name, m in masks.items():
+            m = torch.as_tensor(_as_numpy(m)).float()
+            if m.dim() != 4 or m.shape[:2] != (n, len(MASK_VIEWS)):
+                raise ValueError(f"masks[{name!r}]: expected {n}×3×h×w (front, rear, side), got "
+                                 f"{tuple(m.shape)}")
+            self.masks[name] = m
+        if truth is not None:
+            truth = _as_numpy(truth)
+            truth = truth[:, 0] if truth.ndim == 4 else truth
+            if truth.shape != (n, h, w):
+                raise ValueError(f"truth: expected label masks {(n, h, w)}, got {truth.shape}")
+        if captions is not None and len(captions) != n:
+            raise ValueError(f"captions: expected {n}, got {len(captions)}")
+        self.images, self.truth = images, truth
+        self.captions = list(captions) if captions is not None else [f"image {i}" for i in range(n)]
+        self.alpha, self.scale = alpha, scale
+        self.current_masks: dict[str, np.ndarray] = {}
+        self.current_iou: dict[str, float] = {}
+        self.panels: list[tuple[str, np.ndarray]] = []
+
+        self.image = widgets.IntSlider(value=0, min=0, max=n - 1, description="image",
+                                       continuous_update=False)
+        self.combination = widgets.Dropdown(options=list(self.masks), description="losses")
+        self.show_truth = widgets.Checkbox(value=truth is not None, description="ground truth",
+                                           disabled=truth is None)
+        self.caption = widgets.HTML()
+        self.strip = widgets.Image(format="png")
+        self.widget = widgets.VBox([widgets.HBox([self.image, self.combination, self.show_truth]),
+                                    self.caption, self.strip])
+        for control in (self.image, self.combination, self.show_truth):
+            control.observe(self.on_change, names="value")
+        self.refresh()
+
+    # ---- state
+    def view_masks(self, index: int, combination: str) -> dict[str, np.ndarray]:
+        """View → the mask of image ``index`` by ``combination``, resized to the image."""
+        if not 0 <= index < len(self.images):
+            raise IndexError(f"image index {index} out of range [0, {len(self.images)})")
+        if combination not in self.masks:
+            raise KeyError(f"unknown combination {combination!r}; expected one of "
+                           f"{list(self.masks)}")
+        m = self.masks[combination][index:index + 1]
+        m = F.interpolate(m, size=self.images.shape[1:3], mode="bilinear", align_corners=False)
+        return {v: m[0, i].clamp(0, 1).numpy() for i, v in enumerate(MASK_VIEWS)}
+
+    def view_ious(self, index: int, combination: str) -> dict[str, float]:
+        """View → IoU of the thresholded mask against the truth (NaN: view absent)."""
+        if self.truth is None:
+            return {}
+        iou, _, _ = mask_ious(self.masks[combination][index:index + 1],
+                              torch.as_tensor(self.truth[index:index + 1]))
+        return {v: float(iou[0, i]) for i, v in enumerate(MASK_VIEWS)}
+
+    def make_panels(self, index: int, combination: str,
+                    truth: bool = True) -> list[tuple[str, np.ndarray]]:
+        image = self.images[index]
+        masks = self.view_masks(index, combination)
+        ious = self.view_ious(index, combination)
+        panels = [(self.captions[index], image)]
+        for v in MASK_VIEWS:
+            title = v if v not in ious or np.isnan(ious[v]) else f"{v} · IoU {ious[v]:.2f}"
+            panels.append((title, tint(image, masks[v], VIEW_COLORS[v], self.alpha)))
+        if truth and self.truth is not None:
+            panels.append(("ground truth", overlay_mask(image, self.truth[index], alpha=0.6)))
+        return panels
+
+    # ---- callbacks
+    def on_change(self, change: dict | None = None) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        i, name = self.image.value, self.combination.value
+        self.current_masks = self.view_masks(i, name)
+        self.current_iou = self.view_ious(i, name)
+        self.panels = self.make_panels(i, name, self.show_truth.value)
+        strip = np.concatenate([p for _, p in self.panels], axis=1)
+        strip = strip.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(strip).save(buf, format="PNG")
+        self.strip.value = buf.getvalue()
+        self.caption.value = (f"<b>{self.captions[i]}</b> · masks of <b>{name}</b>: "
+                              + " · ".join(title for title, _ in self.panels[1:]))
+
+    # ---- drawing
+    def render_static(self, index: int | None = None,
+                      combinations: Sequence[str] | None = None):
+        """A matplotlib Figure: one row per combination (default: all), columns image,
+        front, rear, side and the ground truth when known."""
+        from matplotlib.figure import Figure
+
+        index = self.image.value if index is None else index
+        names = list(self.masks) if combinations is None else list(combinations)
+        rows = [self.make_panels(index, name) for name in names]
+        cols = len(rows[0])
+        fig = Figure(figsize=(1.6 * cols, 1.75 * len(rows) + 0.3), layout="constrained")
+        axes = fig.subplots(len(rows), cols, squeeze=False)
+        for r, (name, panels) in enumerate(zip(names, rows)):
+            for c, (title, img) in enumerate(panels):
+                ax = axes[r, c]
+                ax.imshow(img)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_title(title, fontsize=7)
+            axes[r, 0].set_ylabel(name, fontsize=8)
+        fig.suptitle(f"SPAN masks of {self.captions[index]}", fontsize=9)
+        return fig
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
