@@ -10,12 +10,11 @@ from PIL import Image
 
 from vreid_lite.config import get_preset
 from vreid_lite.data.dataset import ReIDImageDataset
-from vreid_lite.data.records import VIEWS, ReIDDataset, Record
+from vreid_lite.data.records import VIEWS, DatasetError, ReIDDataset, Record
 from vreid_lite.models import build_model
-from vreid_lite.data.records import DatasetError
-from vreid_lite.pipelines.span import (evaluate_masks, mask_training_set, predict_masks,
-                                       train_features, train_mask_variants, train_masks,
-                                       train_span, view_balanced)
+from vreid_lite.pipelines.span import (evaluate_masks, mask_eval_images, mask_training_set,
+                                       predict_masks, train_features, train_mask_variants,
+                                       train_masks, train_span, view_balanced)
 
 UNLABELLED = ReIDDataset([], [], [], meta={"protocol": "none"})  # no retrieval evaluation
 PRESET = get_preset("quick", epochs=1)
@@ -152,3 +151,23 @@ def test_view_balanced_keeps_as_many_of_each_view_as_the_rarest_has():
     data = ReIDDataset(records, records[:1], records[:1], meta={"protocol": "veri"})
     subset = mask_training_set(data, seed=1)
     assert subset.train == kept and subset.query == [] and subset.meta["protocol"] == "none"
+
+
+def test_mask_eval_images_needs_part_labels(tmp_path):
+    def records(value):
+        out = []
+        for i in range(2):
+            image, mask = tmp_path / f"{value}_{i}.png", tmp_path / f"{value}_{i}_mask.png"
+            Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(image)
+            labels = np.zeros((16, 16), np.uint8)
+            labels[4:12, 4:12] = value
+            Image.fromarray(labels).save(mask)
+            out.append(Record(str(image), i, i, view="side", mask_path=str(mask)))
+        return out
+
+    parts = ReIDDataset([], records(3), [], meta={"protocol": "veri"})
+    assert len(mask_eval_images(parts, (16, 16))) == 2
+    grabcut = ReIDDataset([], records(255), [], meta={"protocol": "veri"})
+    assert mask_eval_images(grabcut, (16, 16)) is None       # foregrounds only: no parts
+    unmasked = ReIDDataset([], [Record("x.png", 0, 0)], [], meta={"protocol": "veri"})
+    assert mask_eval_images(unmasked, (16, 16)) is None

@@ -14,7 +14,7 @@ import torch
 from vreid_lite.config import Preset
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.loaders import EvalLoader
-from vreid_lite.data.records import VIEWS, DatasetError, ReIDDataset, Record
+from vreid_lite.data.records import FOREGROUND_LABEL, VIEWS, DatasetError, ReIDDataset, Record
 from vreid_lite.engine.device import choose_device, seed_everything
 from vreid_lite.engine.history import History
 from vreid_lite.experiment import as_preset, fit_preset
@@ -118,12 +118,16 @@ def mask_eval_images(data: ReIDDataset, image_size: tuple[int, int],
                      splits: tuple[str, ...] = ("query", "gallery"),
                      progress: bool = False) -> ReIDImageDataset | None:
     """The images of ``splits`` with their part label masks, to score masks on; ``None`` when
-    some record has no mask (real datasets: ``vreid data masks`` writes foregrounds only)."""
+    some record has no mask, or when the masks are foregrounds without parts (``vreid data
+    masks`` writes those for real datasets: 255 on the vehicle)."""
     records = [r for s in splits for r in data.split(s)]
     if not records or any(not r.mask_path for r in records):
         return None
-    return ReIDImageDataset(records, image_size=tuple(image_size), relabel=False,
-                            with_masks=True, progress=progress)
+    images = ReIDImageDataset(records, image_size=tuple(image_size), relabel=False,
+                              with_masks=True, progress=progress)
+    if bool((images[0]["mask"] == FOREGROUND_LABEL).any()):
+        return None
+    return images
 
 
 @torch.no_grad()
