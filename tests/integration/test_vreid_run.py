@@ -2,6 +2,7 @@
 import json
 import re
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -79,3 +80,28 @@ def test_unknown_parameter_is_refused_before_any_folder_exists(tmp_path):
     assert done.returncode == 2
     assert "'beta'" in done.stderr and "alpha" in done.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_terminated_run_is_closed_as_failed_not_left_running(tmp_path):
+    nb = _notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(120)")
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "vreid_lite.cli", "run", str(nb),
+                             "--runs-dir", str(runs)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    status = None
+    while time.time() < deadline:  # wait until papermill is executing the sleeping cell
+        folders = list(runs.glob("*-slow")) if runs.exists() else []
+        executed = folders and (folders[0] / "slow.ipynb").exists()
+        if executed:
+            status = folders[0] / "status"
+            break
+        time.sleep(0.2)
+    assert status is not None, "the run never started executing"
+    time.sleep(1.0)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert status.read_text().strip() == "failed"
+    assert "interrupted" in (status.parent / "error.txt").read_text()
+    assert "vreid: interrupted" in err

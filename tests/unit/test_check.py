@@ -150,3 +150,14 @@ def test_cli_prints_summary_and_reports_errors(veri, capsys):
     (veri / "name_query.txt").unlink()
     assert main(["data", "check", "veri776", str(veri), "--no-images"]) == 2
     assert "name_query.txt: file missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value, kind", [(1, "part masks"), (255, "foreground masks")])
+def test_summary_says_whether_masks_hold_parts_or_a_foreground(veri, value, kind):
+    (veri / "masks" / "train").mkdir(parents=True)
+    for name in TRAIN:
+        mask = Image.new("L", (16, 16), 0)
+        mask.paste(value, (4, 4, 12, 12))
+        mask.save(veri / "masks" / "train" / (name[:-4] + ".png"))
+    text = check_dataset("veri776", str(veri), progress=False)
+    assert f"masks: 3 images have {kind}" in text

@@ -7,7 +7,7 @@ from typing import Any
 
 from vreid_lite.data.formats import KINDS, load_dataset
 from vreid_lite.data.formats.veri_annotations import read_veri_index_file
-from vreid_lite.data.records import VIEWS, DatasetError, ReIDDataset
+from vreid_lite.data.records import FOREGROUND_LABEL, VIEWS, DatasetError, ReIDDataset
 from vreid_lite.paths import data_home, recipe_path
 
 SPLITS = ("train", "query", "gallery")
@@ -101,6 +101,22 @@ def _histogram(title: str, data: ReIDDataset, field: str, names: list[str]) -> l
     return _table(rows)
 
 
+def _mask_kind(path: str) -> str:
+    """What the masks hold, judged by one of them: part labels (synthetic sets) or a part-less
+    foreground (``vreid data masks``, GrabCut)."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            values = set(np.unique(np.asarray(im)).tolist())
+    except (OSError, SyntaxError, ValueError):
+        return "masks (the first could not be read; a check without --no-images names the broken ones)"
+    if FOREGROUND_LABEL in values and values <= {0, FOREGROUND_LABEL}:
+        return "foreground masks (vehicle vs background, no part labels)"
+    return "part masks"
+
+
 def summarise(data: ReIDDataset) -> str:
     """Printable summary: ids / images / cameras per split and colour, type, view histograms."""
     meta = data.meta
@@ -112,9 +128,9 @@ def summarise(data: ReIDDataset) -> str:
     lines += _histogram("colour", data, "color", list(meta.get("color_names", [])))
     lines += _histogram("type", data, "vtype", list(meta.get("type_names", [])))
     lines += _histogram("view", data, "view", list(VIEWS))
-    masks = sum(r.mask_path is not None for s in SPLITS for r in data.split(s))
-    if masks:
-        lines.append(f"masks: {masks} images have part masks")
+    mask_paths = [r.mask_path for s in SPLITS for r in data.split(s) if r.mask_path is not None]
+    if mask_paths:
+        lines.append(f"masks: {len(mask_paths)} images have {_mask_kind(mask_paths[0])}")
     if "test_tracks" in meta:
         lines.append(f"test tracks: {len(meta['test_tracks'])}")
     return "\n".join(lines)

@@ -46,7 +46,7 @@ def read_mask(path: str, size: tuple[int, int], index: int) -> np.ndarray:
     A foreground mask (``FOREGROUND_LABEL`` for the vehicle, part unknown) is read as is."""
     try:
         with Image.open(path) as im:
-            mask = np.asarray(im)
+            mask = np.array(im)  # a writable copy: torch.from_numpy warns on read-only arrays
     except (OSError, SyntaxError, ValueError) as exc:
         raise DatasetError(f"{path}: cannot read the mask of record {index}: {exc}") from None
     if mask.ndim != 2:

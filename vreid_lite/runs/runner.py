@@ -6,7 +6,9 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from datetime import datetime
@@ -91,6 +93,25 @@ def _quiet_parameter_checks():
             logger.removeFilter(noise)
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler's stop) raises KeyboardInterrupt while a notebook
+    runs, so the run folder is closed as ``failed`` with ``interrupted`` instead of being left
+    ``running``. Only the main thread can install handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _kernel_manager_class():
     """A kernel manager that starts IPython kernels with this interpreter, so a notebook runs
     in the environment the kit is installed in whichever ``python3`` kernel spec is found."""
@@ -142,7 +163,7 @@ def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str |
     extra = {} if kernel_name is not None else {"kernel_manager_class": _kernel_manager_class()}
     ok, error = False, None
     try:
-        with _quiet_parameter_checks():
+        with _quiet_parameter_checks(), _terminate_as_interrupt():
             papermill.execute_notebook(
                 str(source), str(folder / source.name),
                 parameters={**params, "run_dir": str(folder)},
