@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from vreid_lite.metrics import mask_iou_summary, mask_ious
+from vreid_lite.metrics import mask_iou_summary, mask_ious, mask_overlaps
 
 # image 0: front top-left 2×2, side the right half, no rear (12 foreground pixels)
 # image 1: rear top-left 2×2, side the right half, no front
@@ -44,6 +44,31 @@ def test_summary_averages_over_images_that_show_the_view():
     assert out["absent_area/rear"] == pytest.approx(16 / 12)
     assert out["absent_area/front"] == pytest.approx(0.0)
     assert math.isnan(out["absent_area/side"])          # every image shows a side
+
+
+def test_pooled_iou_counts_mask_painted_on_absent_views():
+    inter, union = mask_overlaps(_pred(), LABELS)
+    # image 0: front 4/4, rear 0/16 (all painted, none there), side 8/16
+    # image 1: front 0/0 (nothing either way), rear 4/4, side 0/8 (nothing predicted)
+    assert inter.tolist() == [[4, 0, 8], [0, 4, 0]]
+    assert union.tolist() == [[4, 16, 16], [0, 4, 8]]
+    out = mask_iou_summary(_pred(), LABELS)
+    assert out["pooled_iou/front"] == pytest.approx(4 / 4)
+    assert out["pooled_iou/rear"] == pytest.approx(4 / 20)   # the leak on image 0 counts
+    assert out["iou/rear"] == pytest.approx(1.0)             # ... where the per-image IoU ignores it
+    assert out["pooled_iou/side"] == pytest.approx(8 / 24)
+    assert out["pooled_mask_iou"] == pytest.approx((1 + 0.2 + 1 / 3) / 3)
+
+
+def test_pooled_iou_of_a_view_nobody_shows_or_predicts_is_nan():
+    pred = torch.zeros(2, 3, 2, 2)
+    out = mask_iou_summary(pred, LABELS)
+    assert out["pooled_iou/front"] == 0.0 and out["pooled_mask_iou"] == 0.0
+    labels = torch.zeros_like(LABELS)
+    labels[:, :, 2:] = 3   # side only
+    out = mask_iou_summary(pred, labels)
+    assert math.isnan(out["pooled_iou/front"]) and math.isnan(out["pooled_iou/rear"])
+    assert out["pooled_mask_iou"] == 0.0
 
 
 def test_a_view_no_image_shows_is_nan_and_left_out_of_the_mean():

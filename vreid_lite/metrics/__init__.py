@@ -18,7 +18,8 @@ from vreid_lite.metrics.distances import (
     get_distance,
     register_distance,
 )
-from vreid_lite.metrics.mask_iou import mask_iou_summary, mask_ious, summarize_mask_ious
+from vreid_lite.metrics.mask_iou import (mask_iou_summary, mask_ious, mask_overlaps,
+                                         summarize_mask_ious)
 from vreid_lite.metrics.rank import evaluate_rank, rank_metrics
 from vreid_lite.metrics.vehicleid import vehicleid_gallery_split, vehicleid_protocol
 
@@ -42,6 +43,7 @@ __all__ = [
     "mark_attention_shares",
     "mask_iou_summary",
     "mask_ious",
+    "mask_overlaps",
     "pack_parts",
     "rank_metrics",
     "register_distance",

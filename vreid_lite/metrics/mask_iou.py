@@ -34,6 +34,18 @@ def _check(pred: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torc
     return pred, labels
 
 
+def _hits(pred: torch.Tensor, labels: torch.Tensor,
+          threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Thresholded predictions resized to the labels, and the per-view truth: both N×3×H×W."""
+    pred, labels = _check(pred, labels)
+    size = tuple(labels.shape[-2:])
+    prob = pred.float()
+    if tuple(prob.shape[-2:]) != size:
+        prob = F.interpolate(prob, size=size, mode="bilinear", align_corners=False)
+    truth = torch.stack([labels == PART_LABELS[v] for v in MASK_VIEWS], dim=1)
+    return prob > threshold, truth
+
+
 def mask_ious(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
               min_share: float = 0.05) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per image and view: ``(iou, present, predicted_area)``, each N×3.
@@ -47,36 +59,47 @@ def mask_ious(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
     nothing: 0/0 when nothing is predicted). ``predicted_area`` is the predicted pixels over
     the foreground pixels, which shows what a model puts on views an image does not have.
     """
-    pred, labels = _check(pred, labels)
-    size = tuple(labels.shape[-2:])
-    prob = pred.float()
-    if tuple(prob.shape[-2:]) != size:
-        prob = F.interpolate(prob, size=size, mode="bilinear", align_corners=False)
-    hit = prob > threshold
-    truth = torch.stack([labels == PART_LABELS[v] for v in MASK_VIEWS], dim=1)
+    hit, truth = _hits(pred, labels, threshold)
     inter = (hit & truth).flatten(2).sum(2).float()
     union = (hit | truth).flatten(2).sum(2).float()
-    fg = (labels > 0).flatten(1).sum(1).clamp_min(1).float()
+    fg = (truth.any(1)).flatten(1).sum(1).clamp_min(1).float()
     share = truth.flatten(2).sum(2).float() / fg[:, None]
     present = (share >= min_share) & (share > 0)
     iou = torch.where(present, inter / union.clamp_min(1.0), torch.full_like(inter, math.nan))
     return iou, present, hit.flatten(2).sum(2).float() / fg[:, None]
 
 
+def mask_overlaps(pred: torch.Tensor, labels: torch.Tensor,
+                  threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image and view: ``(intersection, union)`` pixel counts, each N×3, over *every*
+    image, whether it shows the view or not. Summed over a test set they give the pooled IoU
+    of :func:`summarize_mask_ious`, the definition of segmentation benchmarks, in which mask
+    painted on a view the image does not show counts against it."""
+    hit, truth = _hits(pred, labels, threshold)
+    return (hit & truth).flatten(2).sum(2).float(), (hit | truth).flatten(2).sum(2).float()
+
+
 def mask_iou_summary(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
                      min_share: float = 0.05) -> dict[str, float]:
-    """:func:`summarize_mask_ious` of :func:`mask_ious`."""
-    return summarize_mask_ious(*mask_ious(pred, labels, threshold, min_share))
+    """:func:`summarize_mask_ious` of :func:`mask_ious` and :func:`mask_overlaps`."""
+    return summarize_mask_ious(*mask_ious(pred, labels, threshold, min_share),
+                               *mask_overlaps(pred, labels, threshold))
 
 
-def summarize_mask_ious(iou: torch.Tensor, present: torch.Tensor,
-                        area: torch.Tensor) -> dict[str, float]:
+def summarize_mask_ious(iou: torch.Tensor, present: torch.Tensor, area: torch.Tensor,
+                        inter: torch.Tensor | None = None,
+                        union: torch.Tensor | None = None) -> dict[str, float]:
     """From :func:`mask_ious`' per-image results (concatenated over batches): the mean IoU
     per view over the images where that view is present (``"iou/front"`` …), ``"mask_iou"``
     (the mean of the three views), ``"images/<view>"`` (how many images had the view) and
     ``"absent_area/<view>"`` (mean predicted area, as a fraction of the foreground, on images
     *without* the view: 0 is ideal). A view no image shows gets NaN, and ``mask_iou`` is then
     the mean of the others.
+
+    With ``inter`` and ``union`` (:func:`mask_overlaps`), also ``"pooled_iou/<view>"``
+    (Σ intersection / Σ union over all images) and ``"pooled_mask_iou"``, their mean over the
+    views with any truth or prediction: a leak onto absent views lowers these, while it
+    leaves ``iou/<view>`` untouched.
     """
     out: dict[str, float] = {}
     views = []
@@ -89,4 +112,12 @@ def summarize_mask_ious(iou: torch.Tensor, present: torch.Tensor,
         if n:
             views.append(out[f"iou/{v}"])
     out["mask_iou"] = sum(views) / len(views) if views else math.nan
+    if inter is not None and union is not None:
+        pooled = []
+        for i, v in enumerate(MASK_VIEWS):
+            total = float(union[:, i].sum())
+            out[f"pooled_iou/{v}"] = float(inter[:, i].sum()) / total if total else math.nan
+            if total:
+                pooled.append(out[f"pooled_iou/{v}"])
+        out["pooled_mask_iou"] = sum(pooled) / len(pooled) if pooled else math.nan
     return out

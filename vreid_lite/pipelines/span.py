@@ -18,7 +18,7 @@ from vreid_lite.data.records import FOREGROUND_LABEL, VIEWS, DatasetError, ReIDD
 from vreid_lite.engine.device import choose_device, seed_everything
 from vreid_lite.engine.history import History
 from vreid_lite.experiment import as_preset, fit_preset
-from vreid_lite.metrics import get_distance, mask_ious, summarize_mask_ious
+from vreid_lite.metrics import get_distance, mask_ious, mask_overlaps, summarize_mask_ious
 from vreid_lite.models.registry import build_criterion, build_model
 from vreid_lite.models.span import Span
 
@@ -136,7 +136,8 @@ def predict_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
                   min_share: float = 0.05) -> dict[str, torch.Tensor]:
     """Run ``mask_net`` over ``images`` in eval mode. Returns ``"masks"`` (N×3×h×w, float16
     on the CPU, to keep a whole test set in memory) and, when ``images`` has label masks, the
-    per-image ``"iou"``, ``"present"`` and ``"area"`` of :func:`vreid_lite.metrics.mask_ious`."""
+    per-image ``"iou"``, ``"present"`` and ``"area"`` of :func:`vreid_lite.metrics.mask_ious`
+    and ``"inter"`` and ``"union"`` of :func:`vreid_lite.metrics.mask_overlaps`."""
     dev = choose_device(device)
     was_training = mask_net.training
     mask_net.to(dev).eval()
@@ -149,8 +150,9 @@ def predict_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
                 masks = mask_net(batch["images"]).float()
             found.setdefault("masks", []).append(masks.half().cpu())
             if "masks" in batch:
-                for key, value in zip(("iou", "present", "area"),
-                                      mask_ious(masks, batch["masks"], min_share=min_share)):
+                scores = (*mask_ious(masks, batch["masks"], min_share=min_share),
+                          *mask_overlaps(masks, batch["masks"]))
+                for key, value in zip(("iou", "present", "area", "inter", "union"), scores):
                     found.setdefault(key, []).append(value.cpu())
     finally:
         mask_net.train(was_training)
@@ -166,7 +168,8 @@ def evaluate_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
         raise ValueError("images were loaded without masks; build them with with_masks=True "
                          "(mask_eval_images) to score the masks")
     out = predict_masks(mask_net, images, device, batch_size, min_share)
-    return summarize_mask_ious(out["iou"], out["present"], out["area"])
+    return summarize_mask_ious(out["iou"], out["present"], out["area"], out["inter"],
+                               out["union"])
 
 
 @dataclass
