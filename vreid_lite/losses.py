@@ -80,6 +80,16 @@ def batch_hard_triplet(features: torch.Tensor, labels: torch.Tensor,
     return (loss, active.float().mean()) if return_stats else loss
 
 
+def identity_labels(output: ReIDOutput, batch: dict) -> torch.Tensor:
+    """``batch["pids"]`` on the logits' device, after checking a criterion can use the pair:
+    the batch has identity labels and the model, in train mode, gave logits."""
+    if "pids" not in batch:
+        raise KeyError(f"batch has no 'pids' (identity labels); keys: {sorted(batch)}")
+    if output.logits is None:
+        raise ValueError("output has no logits: the model is in eval mode; call model.train()")
+    return batch["pids"].to(output.logits.device)
+
+
 @register_criterion("baseline")
 class BaselineCriterion(nn.Module):
     """``ce_weight``·CE(label smoothing) on ``output.logits`` + ``triplet_weight``·batch-hard
@@ -97,11 +107,7 @@ class BaselineCriterion(nn.Module):
         self.distance = distance
 
     def forward(self, output: ReIDOutput, batch: dict) -> dict[str, torch.Tensor]:
-        if "pids" not in batch:
-            raise KeyError(f"batch has no 'pids' (identity labels); keys: {sorted(batch)}")
-        if output.logits is None:
-            raise ValueError("output has no logits: the model is in eval mode; call model.train()")
-        pids = batch["pids"].to(output.logits.device)
+        pids = identity_labels(output, batch)
         ce = cross_entropy_ls(output.logits, pids, self.label_smoothing)
         triplet = batch_hard_triplet(output.aux["feat"], pids, self.margin, self.distance)
         return {"ce": ce, "triplet": triplet,

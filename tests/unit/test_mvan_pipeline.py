@@ -24,17 +24,6 @@ def make_batch(seed):
             "views": torch.tensor([FRONT, REAR, SIDE, FRONT, REAR, SIDE, -1, FRONT])}
 
 
-class ListLoader:
-    def __init__(self, batches):
-        self.batches = batches
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __iter__(self):
-        return iter(self.batches)
-
-
 def mvan(**options):
     torch.manual_seed(0)
     return build_model("mvan", 4, backbone="quick_net", vnet_backbone="quick_net",
@@ -50,7 +39,7 @@ def changed(before, module):
 
 
 PRESET = get_preset("quick", epochs=1)
-LOADER = ListLoader([make_batch(0), make_batch(1)])
+LOADER = [make_batch(0), make_batch(1)]  # fit needs only len() and iteration
 
 
 def test_stage_one_trains_the_vnet_alone_then_freezes_it():

@@ -19,7 +19,7 @@ from vreid_lite.metrics.distances import (
     register_distance,
 )
 from vreid_lite.metrics.mask_iou import (mask_iou_summary, mask_ious, mask_overlaps,
-                                         summarize_mask_ious)
+                                         mask_scores, summarize_mask_ious)
 from vreid_lite.metrics.rank import evaluate_rank, rank_metrics
 from vreid_lite.metrics.vehicleid import vehicleid_gallery_split, vehicleid_protocol
 
@@ -44,6 +44,7 @@ __all__ = [
     "mask_iou_summary",
     "mask_ious",
     "mask_overlaps",
+    "mask_scores",
     "pack_parts",
     "rank_metrics",
     "register_distance",

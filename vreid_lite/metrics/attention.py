@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vreid_lite.viz.overlays import pixel_box
+
 
 class MarkShare(NamedTuple):
     """``share``: fraction of the attention mass inside the boxes; ``chance``: fraction of the
@@ -43,11 +45,7 @@ def boxes_mask(boxes: Sequence[Sequence[float]], image_size: tuple[int, int]) ->
     h, w = _size(image_size)
     mask = np.zeros((h, w), dtype=bool)
     for i, box in enumerate(boxes):
-        if len(box) != 4:
-            raise ValueError(f"box {i}: expected [x0, y0, x1, y1], got {list(box)}")
-        x0, y0, x1, y1 = (int(round(float(v))) for v in box)
-        if x1 <= x0 or y1 <= y0:
-            raise ValueError(f"box {i}: expected x0 < x1 and y0 < y1, got {list(box)}")
+        x0, y0, x1, y1 = pixel_box(box, i)
         mask[max(y0, 0):max(min(y1, h), 0), max(x0, 0):max(min(x1, w), 0)] = True
     return mask
 

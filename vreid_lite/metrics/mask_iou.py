@@ -46,6 +46,21 @@ def _hits(pred: torch.Tensor, labels: torch.Tensor,
     return prob > threshold, truth
 
 
+def mask_scores(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
+                min_share: float = 0.05) -> dict[str, torch.Tensor]:
+    """Per image and view, each N×3, from one thresholding: ``"iou"``, ``"present"`` and
+    ``"area"`` of :func:`mask_ious`, ``"inter"`` and ``"union"`` of :func:`mask_overlaps`."""
+    hit, truth = _hits(pred, labels, threshold)
+    inter = (hit & truth).flatten(2).sum(2).float()
+    union = (hit | truth).flatten(2).sum(2).float()
+    fg = (truth.any(1)).flatten(1).sum(1).clamp_min(1).float()
+    share = truth.flatten(2).sum(2).float() / fg[:, None]
+    present = (share >= min_share) & (share > 0)
+    iou = torch.where(present, inter / union.clamp_min(1.0), torch.full_like(inter, math.nan))
+    return {"iou": iou, "present": present, "area": hit.flatten(2).sum(2).float() / fg[:, None],
+            "inter": inter, "union": union}
+
+
 def mask_ious(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
               min_share: float = 0.05) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per image and view: ``(iou, present, predicted_area)``, each N×3.
@@ -59,14 +74,8 @@ def mask_ious(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
     nothing: 0/0 when nothing is predicted). ``predicted_area`` is the predicted pixels over
     the foreground pixels, which shows what a model puts on views an image does not have.
     """
-    hit, truth = _hits(pred, labels, threshold)
-    inter = (hit & truth).flatten(2).sum(2).float()
-    union = (hit | truth).flatten(2).sum(2).float()
-    fg = (truth.any(1)).flatten(1).sum(1).clamp_min(1).float()
-    share = truth.flatten(2).sum(2).float() / fg[:, None]
-    present = (share >= min_share) & (share > 0)
-    iou = torch.where(present, inter / union.clamp_min(1.0), torch.full_like(inter, math.nan))
-    return iou, present, hit.flatten(2).sum(2).float() / fg[:, None]
+    scores = mask_scores(pred, labels, threshold, min_share)
+    return scores["iou"], scores["present"], scores["area"]
 
 
 def mask_overlaps(pred: torch.Tensor, labels: torch.Tensor,
@@ -81,9 +90,8 @@ def mask_overlaps(pred: torch.Tensor, labels: torch.Tensor,
 
 def mask_iou_summary(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
                      min_share: float = 0.05) -> dict[str, float]:
-    """:func:`summarize_mask_ious` of :func:`mask_ious` and :func:`mask_overlaps`."""
-    return summarize_mask_ious(*mask_ious(pred, labels, threshold, min_share),
-                               *mask_overlaps(pred, labels, threshold))
+    """:func:`summarize_mask_ious` of :func:`mask_scores`."""
+    return summarize_mask_ious(**mask_scores(pred, labels, threshold, min_share))
 
 
 def summarize_mask_ious(iou: torch.Tensor, present: torch.Tensor, area: torch.Tensor,

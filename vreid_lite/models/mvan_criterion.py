@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vreid_lite.losses import Distance, batch_hard_triplet, cross_entropy_ls
+from vreid_lite.losses import (Distance, batch_hard_triplet, cross_entropy_ls,
+                               identity_labels)
 from vreid_lite.models.output import ReIDOutput
 from vreid_lite.models.registry import register_criterion
 
@@ -33,11 +34,7 @@ class MVANCriterion(nn.Module):
         self.distance = distance
 
     def forward(self, output: ReIDOutput, batch: dict) -> dict[str, torch.Tensor]:
-        if "pids" not in batch:
-            raise KeyError(f"batch has no 'pids' (identity labels); keys: {sorted(batch)}")
-        if output.logits is None:
-            raise ValueError("output has no logits: the model is in eval mode; call model.train()")
-        pids = batch["pids"].to(output.logits.device)
+        pids = identity_labels(output, batch)
         if "branch_logits" in output.aux:
             logits = output.aux["branch_logits"].unbind(1)
             feats = output.aux["branch_triplet_feats"].unbind(1)

@@ -13,8 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vreid_lite.losses import BaselineCriterion
-from vreid_lite.models.backbones import build_backbone
-from vreid_lite.models.heads import BNNeck, build_pool
+from vreid_lite.models.baseline import Baseline
 from vreid_lite.models.output import ReIDOutput
 from vreid_lite.models.registry import register_criterion, register_model
 
@@ -141,7 +140,7 @@ class SCANModule(nn.Module):
 
 
 @register_model("scan")
-class SCAN(nn.Module):
+class SCAN(Baseline):
     """Backbone → SCAN → ``pool`` (GAP) → BNNeck (512-d layer for the light VGGs), §3.3.
 
     SCAN sits after the backbone's last convolution block (conv5 of ``light_vgg_m``, conv5_3
@@ -158,14 +157,8 @@ class SCAN(nn.Module):
                  use_sab: bool = True, use_cab: bool = True, reduction: int = 16,
                  fusion: str = "product", sab_hidden: int = 8, sab_squash: str = "affine",
                  **backbone_options):
-        super().__init__()
-        self.backbone = build_backbone(backbone, pretrained=pretrained, last_stride=last_stride,
-                                       **backbone_options)
-        if embed_dim is None:
-            embed_dim = self.backbone.default_embed_dim
-        self.pool = build_pool(pool)
-        self.neck = BNNeck(self.backbone.out_channels, num_classes, embed_dim or None)
-        self.embed_dim = self.neck.out_dim
+        super().__init__(num_classes, backbone, pretrained, last_stride, embed_dim, pool,
+                         **backbone_options)
         self.attention = SCANModule(self.backbone.out_channels, reduction, use_sab, use_cab,
                                     fusion, sab_hidden, sab_squash)
 

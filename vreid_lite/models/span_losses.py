@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vreid_lite.data.records import VIEWS
-from vreid_lite.losses import batch_hard_triplet, cross_entropy_ls
+from vreid_lite.losses import batch_hard_triplet, cross_entropy_ls, identity_labels
 from vreid_lite.metrics import get_distance, pack_parts
 from vreid_lite.models.output import ReIDOutput
 from vreid_lite.models.registry import register_criterion
@@ -178,11 +178,7 @@ class SpanCriterion(nn.Module):
         self.part_aware = bool(getattr(get_distance(distance), "part_aware", False))
 
     def forward(self, output: ReIDOutput, batch: dict) -> dict[str, torch.Tensor]:
-        if "pids" not in batch:
-            raise KeyError(f"batch has no 'pids' (identity labels); keys: {sorted(batch)}")
-        if output.logits is None:
-            raise ValueError("output has no logits: the model is in eval mode; call model.train()")
-        pids = batch["pids"].to(output.logits.device)
+        pids = identity_labels(output, batch)
         ce = cross_entropy_ls(output.logits, pids, self.label_smoothing)
         feat = output.aux["feat"]
         if self.part_aware:

@@ -2,7 +2,6 @@
 (Eq. 6), then the part features with the masks frozen (Eq. 7); mask IoU on ground-truth parts."""
 from __future__ import annotations
 
-import contextlib
 import copy
 import random
 from dataclasses import dataclass, field
@@ -17,8 +16,9 @@ from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.data.records import FOREGROUND_LABEL, VIEWS, DatasetError, ReIDDataset, Record
 from vreid_lite.engine.device import choose_device, seed_everything
 from vreid_lite.engine.history import History
+from vreid_lite.engine.optim import mixed_precision
 from vreid_lite.experiment import as_preset, fit_preset
-from vreid_lite.metrics import get_distance, mask_ious, mask_overlaps, summarize_mask_ious
+from vreid_lite.metrics import get_distance, mask_scores, summarize_mask_ious
 from vreid_lite.models.registry import build_criterion, build_model
 from vreid_lite.models.span import Span
 
@@ -141,8 +141,7 @@ def predict_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
     dev = choose_device(device)
     was_training = mask_net.training
     mask_net.to(dev).eval()
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" \
-        else contextlib.nullcontext
+    autocast, _ = mixed_precision(True, dev)
     found: dict[str, list[torch.Tensor]] = {}
     try:
         for batch in EvalLoader(images, batch_size=batch_size, device=dev):
@@ -150,9 +149,7 @@ def predict_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
                 masks = mask_net(batch["images"]).float()
             found.setdefault("masks", []).append(masks.half().cpu())
             if "masks" in batch:
-                scores = (*mask_ious(masks, batch["masks"], min_share=min_share),
-                          *mask_overlaps(masks, batch["masks"]))
-                for key, value in zip(("iou", "present", "area", "inter", "union"), scores):
+                for key, value in mask_scores(masks, batch["masks"], min_share=min_share).items():
                     found.setdefault(key, []).append(value.cpu())
     finally:
         mask_net.train(was_training)
@@ -168,8 +165,7 @@ def evaluate_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
         raise ValueError("images were loaded without masks; build them with with_masks=True "
                          "(mask_eval_images) to score the masks")
     out = predict_masks(mask_net, images, device, batch_size, min_share)
-    return summarize_mask_ious(out["iou"], out["present"], out["area"], out["inter"],
-                               out["union"])
+    return summarize_mask_ious(out["iou"], out["present"], out["area"], out["inter"], out["union"])
 
 
 @dataclass

@@ -7,10 +7,11 @@ inside a variant name makes ambiguous, so this reads the nested JSON instead.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
+
+from vreid_lite.runs.folder import read_json
 
 COLUMNS = ["folder", "notebook", "tag", "time", "status", "device", "preset", "seed",
            "table", "variant", "metric", "value"]
@@ -32,10 +33,7 @@ def ablation_table(runs):
         path = Path(run["folder"]) / "metrics.json"
         if not path.is_file():
             continue
-        try:
-            metrics = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        metrics = read_json(path)
         ablations = metrics.get("ablations") if isinstance(metrics, dict) else None
         if ablations is None:
             continue

@@ -53,6 +53,15 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
     return write_text(path, _json_text(data))
 
 
+def read_json(path: str | os.PathLike) -> Any:
+    """The JSON in ``path``; invalid JSON raises ``ValueError`` naming the file and line."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
 def _json_text(data: Any) -> str:
     return json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n"
 

@@ -1,10 +1,11 @@
 """``load_history``: a run's ``history.json`` as one table of epochs, stages laid end to end."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
+
+from vreid_lite.runs.folder import read_json
 
 
 def load_history(folder: str | os.PathLike):
@@ -20,10 +21,7 @@ def load_history(folder: str | os.PathLike):
     path = Path(folder) / "history.json"
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    data = read_json(path)
     rows = []
     for stage, epochs in _stages(data, path):
         for i, epoch in enumerate(epochs):

@@ -7,7 +7,6 @@ inside the kit's repository and ``env.json``'s interpreter keeps only its name.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
@@ -15,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vreid_lite.paths import REPO_ROOT
-from vreid_lite.runs.folder import write_json
+from vreid_lite.runs.folder import read_json, write_json
 
 SNAPSHOT_DIR = REPO_ROOT / "results" / "quick_runs"
 """The committed snapshot of quick-preset runs that ``06_ablation_explorer`` falls back on."""
@@ -94,10 +93,7 @@ def _repo_relative(path: str) -> str:
 def _json(path: Path):
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    return read_json(path)
 
 
 def _text(path: Path) -> str | None:

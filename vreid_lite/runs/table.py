@@ -1,7 +1,6 @@
 """``load_runs``: every run folder as one row of a DataFrame, for comparing runs."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import warnings
@@ -9,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vreid_lite.paths import runs_home
+from vreid_lite.runs.folder import read_json
 
 _FOLDER_NAME = re.compile(r"(?P<time>\d{8}-\d{6})-(?P<rest>.+)")
 
@@ -48,10 +48,10 @@ def load_runs(path: str | os.PathLike | None = None):
 
 
 def _row(folder: Path) -> dict[str, Any]:
-    params = _read_json(folder / "params.json")
-    run = _read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
-    env = _read_json(folder / "env.json") if (folder / "env.json").is_file() else {}
-    metrics = _read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
+    params = read_json(folder / "params.json")
+    run = read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
+    env = read_json(folder / "env.json") if (folder / "env.json").is_file() else {}
+    metrics = read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
     status_file = folder / "status"
     named = _FOLDER_NAME.fullmatch(folder.name)
     row: dict[str, Any] = {
@@ -83,9 +83,3 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
             out[name] = value
     return out
 
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None

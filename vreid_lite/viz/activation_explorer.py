@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 from vreid_lite.data.records import Record
 from vreid_lite.viz.overlays import overlay_heatmap
 from vreid_lite.viz.ranked_list import (STATUS_COLOURS, _as_numpy, _close_tree, classify_ranking,
-                                        rank_gallery)
+                                        load_thumbnail, rank_gallery)
 
 MapSource = Callable[[Sequence[Record]], dict[str, np.ndarray]]
 """``records -> {map name: n×h×w array}``, one map per record and name."""
@@ -214,13 +214,7 @@ class ActivationExplorer:
     def thumbnail(self, record: Record) -> np.ndarray:
         """The record's image scaled to the tile height, as an H×W×3 uint8 array."""
         if record.path not in self._thumbs:
-            try:
-                with Image.open(record.path) as img:
-                    img = img.convert("RGB")
-            except OSError as exc:
-                raise ValueError(f"cannot read image {record.path}: {exc}") from exc
-            w = max(1, round(img.width * self.tile_height / img.height))
-            self._thumbs[record.path] = np.asarray(img.resize((w, self.tile_height)))
+            self._thumbs[record.path] = np.asarray(load_thumbnail(record.path, self.tile_height))
         return self._thumbs[record.path]
 
     def _panels(self, q: int) -> list[tuple[list[np.ndarray], str, str]]:

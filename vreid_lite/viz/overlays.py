@@ -60,6 +60,17 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45,
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def pixel_box(box: Sequence[float], index: int) -> tuple[int, int, int, int]:
+    """``[x0, y0, x1, y1]`` rounded to whole pixels; a malformed or empty box (x1 <= x0 or
+    y1 <= y0) raises ``ValueError`` naming box ``index``."""
+    if len(box) != 4:
+        raise ValueError(f"box {index}: expected [x0, y0, x1, y1], got {list(box)}")
+    x0, y0, x1, y1 = (int(round(float(v))) for v in box)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"box {index}: expected x0 < x1 and y0 < y1, got {list(box)}")
+    return x0, y0, x1, y1
+
+
 def draw_boxes(image: np.ndarray, boxes: Iterable[Sequence[float]],
                color: Sequence[int] = MARK_COLOR, thickness: int = 1) -> np.ndarray:
     """Outline each box ``[x0, y0, x1, y1]`` (pixels, ``x1``/``y1`` exclusive) in ``color``.
@@ -72,11 +83,7 @@ def draw_boxes(image: np.ndarray, boxes: Iterable[Sequence[float]],
     h, w = out.shape[:2]
     rgb = np.asarray(color, dtype=np.uint8)
     for i, box in enumerate(boxes):
-        if len(box) != 4:
-            raise ValueError(f"box {i}: expected [x0, y0, x1, y1], got {list(box)}")
-        x0, y0, x1, y1 = (int(round(float(v))) for v in box)
-        if x1 <= x0 or y1 <= y0:
-            raise ValueError(f"box {i}: expected x0 < x1 and y0 < y1, got {list(box)}")
+        x0, y0, x1, y1 = pixel_box(box, i)
         cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if cx1 <= cx0 or cy1 <= cy0:
             continue  # wholly outside the image: nothing visible to draw

@@ -68,6 +68,16 @@ def ranking_average_precision(statuses: Sequence[str]) -> float | None:
     return precision_sum / hits if hits else None
 
 
+def load_thumbnail(path: str, height: int) -> Image.Image:
+    """The RGB image at ``path`` scaled to ``height`` pixels, keeping its aspect ratio."""
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+    except OSError as exc:
+        raise ValueError(f"cannot read image {path}: {exc}") from exc
+    return img.resize((max(1, round(img.width * height / img.height)), height))
+
+
 def _close_tree(widget: widgets.Widget) -> None:
     for child in getattr(widget, "children", ()):
         _close_tree(child)
@@ -228,13 +238,7 @@ class RankedListExplorer:
         """The record's image scaled to the tile height (desaturated and faded when greyed)."""
         key = (record.path, greyed)
         if key not in self._thumbs:
-            try:
-                with Image.open(record.path) as img:
-                    img = img.convert("RGB")
-            except OSError as exc:
-                raise ValueError(f"cannot read image {record.path}: {exc}") from exc
-            w = max(1, round(img.width * self.tile_height / img.height))
-            img = img.resize((w, self.tile_height))
+            img = load_thumbnail(record.path, self.tile_height)
             if greyed:
                 img = Image.blend(ImageOps.grayscale(img).convert("RGB"),
                                   Image.new("RGB", img.size, "white"), 0.45)
