@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torchvision
 from torch import nn
 
 
@@ -39,6 +38,14 @@ class Backbone(nn.Module):
 
 
 # ---------------------------------------------------------------- ImageNet weights, local only
+
+def _tv_models():
+    """``torchvision.models``, imported on first use: importing torchvision takes about two
+    seconds on a laptop CPU, and the ``quick`` preset's networks never need it."""
+    import torchvision.models
+
+    return torchvision.models
+
 
 _ANNOUNCED: set[str] = set()
 
@@ -120,7 +127,7 @@ class ResNetBackbone(Backbone):
 
     def __init__(self, depth: int, last_stride: int = 1):
         super().__init__()
-        net = getattr(torchvision.models, f"resnet{depth}")(weights=None)
+        net = getattr(_tv_models(), f"resnet{depth}")(weights=None)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
         if last_stride == 1:
@@ -147,7 +154,7 @@ class ResNetBackbone(Backbone):
 def _resnet(depth: int) -> Callable[..., Backbone]:
     def build(pretrained="auto", last_stride: int = 1) -> Backbone:
         net = ResNetBackbone(depth, last_stride)
-        enum = getattr(torchvision.models, f"ResNet{depth}_Weights")
+        enum = getattr(_tv_models(), f"ResNet{depth}_Weights")
         path = _resolve_weights(f"resnet{depth}", pretrained, enum)
         if path is not None:
             net.load_torchvision(_read_state_dict(path), path)
@@ -259,7 +266,8 @@ def _light_vgg(variant: str) -> Callable[..., Backbone]:
         net = LightVGG(variant, last_stride, batch_norm)
         enum = None
         if variant == "16":
-            enum = torchvision.models.VGG16_BN_Weights if batch_norm else torchvision.models.VGG16_Weights
+            models = _tv_models()
+            enum = models.VGG16_BN_Weights if batch_norm else models.VGG16_Weights
         path = _resolve_weights(name, pretrained, enum)
         if path is not None:
             state = _read_state_dict(path)

@@ -1,6 +1,7 @@
 """``env.json``: what a run ran on (versions, device, git commit), for reproducing it."""
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -27,11 +28,19 @@ def git_commit(path: str | os.PathLike = REPO_ROOT) -> dict[str, Any] | None:
     return {"commit": commit, "dirty": dirty}
 
 
+def _version(package: str) -> str | None:
+    """An installed package's version, read from its metadata (importing torchvision just
+    for this would cost seconds)."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def environment() -> dict[str, Any]:
     """Python, torch, torchvision and CUDA versions, the device, CPU count, platform, git state
     of the kit's repository and the current time."""
     import torch
-    import torchvision
 
     import vreid_lite
 
@@ -51,7 +60,7 @@ def environment() -> dict[str, Any]:
         "executable": sys.executable,
         "vreid_lite": vreid_lite.__version__,
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": _version("torchvision"),
         "cuda": torch.version.cuda if cuda else None,
         "gpu_count": torch.cuda.device_count() if cuda else 0,
         "device": device,
