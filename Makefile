@@ -25,13 +25,12 @@ data: setup
 	$(BIN)/vreid data synth synth_quick --out $(VREID_DATA_DIR)/synth_quick
 	$(BIN)/vreid data check veri776 $(VREID_DATA_DIR)/synth_quick
 
-# Every numbered notebook in order at the quick preset, each into runs/<time>-<name>-demo/; a
-# failing notebook does not stop the others, the summary shows it and the exit status says it.
+# Every numbered notebook in order at the quick preset, each into runs/<time>-<name>-demo/, in
+# one process; a failing notebook does not stop the others, the summary shows it and the exit
+# status says it.
 demo: data
-	@failed=0; for nb in $(NOTEBOOKS); do \
-		echo "== $$nb"; \
-		$(BIN)/vreid run "$$nb" -p preset $(DEMO_PRESET) --tag demo || failed=1; \
-	done; \
+	@failed=0; \
+	$(BIN)/vreid run $(NOTEBOOKS) -p preset $(DEMO_PRESET) --tag demo || failed=1; \
 	$(BIN)/vreid summary --html || failed=1; \
 	exit $$failed
 

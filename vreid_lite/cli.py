@@ -53,14 +53,27 @@ def parse_value(text: str):
 
 
 def _run(args: argparse.Namespace) -> int:
+    """Each notebook in turn, in this one process (torch and papermill are imported once);
+    a failed notebook does not stop the next. Parameters are checked against every notebook
+    before the first starts."""
     from vreid_lite.runs import run_notebook
+    from vreid_lite.runs.runner import check_parameters
 
     params = {name: parse_value(value) for name, value in (args.param or [])}
-    folder, ok = run_notebook(args.notebook, params, tag=args.tag, runs_dir=args.runs_dir)
-    if not ok:
-        print(f"vreid: the notebook failed; see {folder / 'error.txt'}", file=sys.stderr)
-    print(folder)
-    return 0 if ok else 1
+    for notebook in args.notebook:
+        check_parameters(notebook, params)
+    failed = 0
+    for notebook in args.notebook:
+        if len(args.notebook) > 1:
+            print(f"== {notebook}", flush=True)
+        folder, ok = run_notebook(notebook, params, tag=args.tag, runs_dir=args.runs_dir)
+        if not ok:
+            failed += 1
+            print(f"vreid: the notebook failed; see {folder / 'error.txt'}", file=sys.stderr)
+        print(folder, flush=True)
+    if failed and len(args.notebook) > 1:
+        print(f"vreid: {failed} of {len(args.notebook)} notebooks failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -127,8 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     masks.add_argument("--overwrite", action="store_true", help="replace existing masks")
     masks.set_defaults(func=_data_masks)
 
-    run = sub.add_parser("run", help="execute a notebook with papermill into a new run folder")
-    run.add_argument("notebook", help="notebook path or name (e.g. 01_baseline)")
+    run = sub.add_parser("run", help="execute notebooks with papermill, each into a new run "
+                         "folder")
+    run.add_argument("notebook", nargs="+",
+                     help="notebook path or name (e.g. 01_baseline); several run in order")
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                      help="notebook parameter (value parsed as YAML: 3, 0.1, true, none, text)")
     run.add_argument("--tag", default=None, help="suffix of the run folder name")

@@ -105,3 +105,30 @@ def test_terminated_run_is_closed_as_failed_not_left_running(tmp_path):
     assert status.read_text().strip() == "failed"
     assert "interrupted" in (status.parent / "error.txt").read_text()
     assert "vreid: interrupted" in err
+
+
+def test_several_notebooks_run_in_order_and_a_failure_does_not_stop_the_rest(tmp_path):
+    broken = _notebook(tmp_path / "broken.ipynb", "raise ValueError('boom')")
+    tiny = _notebook(tmp_path / "tiny.ipynb",
+                     "from vreid_lite.runs import record\nrecord(run_dir, metrics={'v': alpha})")
+    runs = tmp_path / "runs"
+    done = _vreid(str(broken), str(tiny), "-p", "alpha", "5", "--runs-dir", str(runs))
+    assert done.returncode == 1
+    assert "1 of 2 notebooks failed" in done.stderr
+    folders = [Path(line) for line in done.stdout.splitlines() if line.startswith(str(runs))]
+    assert [f.name.split("-")[-1] for f in folders] == ["broken", "tiny"]
+    assert [(f / "status").read_text().strip() for f in folders] == ["failed", "succeeded"]
+    assert json.loads((folders[1] / "metrics.json").read_text()) == {"v": 5}
+
+
+def test_parameters_are_checked_against_every_notebook_before_any_runs(tmp_path):
+    tiny = _notebook(tmp_path / "tiny.ipynb", "pass")
+    other = tmp_path / "other.ipynb"
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("gamma: int = 1\nrun_dir: str | None = None")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nbformat.write(nb, other)
+    done = _vreid(str(tiny), str(other), "-p", "alpha", "2", "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode == 2 and "other.ipynb" in done.stderr and "'alpha'" in done.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -127,6 +127,21 @@ def _kernel_manager_class():
     return ThisPythonKernelManager
 
 
+def check_parameters(notebook: str | os.PathLike,
+                     params: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """The notebook's path and parameter defaults; ValueError naming the notebook if
+    ``params`` has a name its parameters cell does not declare, or ``run_dir``."""
+    source = resolve_notebook(notebook)
+    defaults = notebook_parameters(source)
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ValueError(f"{source}: no parameter named {', '.join(map(repr, unknown))}; its "
+                         f"parameters cell declares {sorted(defaults)}")
+    if "run_dir" in params:
+        raise ValueError("run_dir is chosen by run_notebook (the new run folder); do not pass it")
+    return source, defaults
+
+
 def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str | None = None,
                  runs_dir: str | os.PathLike | None = None, kernel_name: str | None = None,
                  progress: bool = True) -> tuple[Path, bool]:
@@ -141,14 +156,7 @@ def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str |
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    source = resolve_notebook(notebook)
-    defaults = notebook_parameters(source)
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ValueError(f"{source}: no parameter named {', '.join(map(repr, unknown))}; its "
-                         f"parameters cell declares {sorted(defaults)}")
-    if "run_dir" in params:
-        raise ValueError("run_dir is chosen by run_notebook (the new run folder); do not pass it")
+    source, defaults = check_parameters(notebook, params)
 
     folder = new_run_folder(runs_dir if runs_dir is not None else runs_home(), source.stem, tag)
     started = time.time()
