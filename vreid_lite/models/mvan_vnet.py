@@ -8,6 +8,8 @@ V = 2 a side image has no class: its target is −1 and the viewpoint loss ignor
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,6 +18,7 @@ from vreid_lite.data.records import VIEWS
 from vreid_lite.models.backbones import build_backbone
 from vreid_lite.models.heads import GlobalAvgPool
 from vreid_lite.models.output import ReIDOutput
+from vreid_lite.models.output_memo import OutputMemo
 
 MVAN_VIEWS: dict[int, tuple[str, ...]] = {3: ("front", "rear", "side"), 2: ("front", "rear")}
 """MVAN's viewpoint classes for V = 3 (VeRi-776) and V = 2 (VehicleID)."""
@@ -82,11 +85,18 @@ class VNet(nn.Module):
     off its gradients and keeps it in eval mode (BatchNorm statistics fixed) even when a model
     containing it is put in train mode. ``forward`` returns a ``ReIDOutput`` whose embedding
     is the 512-d feature, with ``aux["view_logits"]`` and ``aux["view_probs"]`` (B×V).
+
+    While frozen it remembers its outputs on CPU inputs (``memo``, an
+    :class:`~vreid_lite.models.output_memo.OutputMemo`): models that share one frozen V-Net
+    and see the same batches compute each batch's viewpoint once. The memo is emptied when
+    weights are loaded or the V-Net is frozen or unfrozen; change its weights any other way
+    and call ``memo.clear()`` yourself.
     """
 
     def __init__(self, num_views: int = 3, backbone: str = "light_vgg_m", pretrained="auto",
                  feature_dim: int = 512, **backbone_options):
         super().__init__()
+        self.memo = OutputMemo()
         self.num_views = check_num_views(num_views)
         self.view_names = MVAN_VIEWS[num_views]
         self.backbone = build_backbone(backbone, pretrained=pretrained, **backbone_options)
@@ -97,19 +107,31 @@ class VNet(nn.Module):
         self.frozen = False
 
     def forward(self, images: torch.Tensor) -> ReIDOutput:
+        key = self.memo.key(images, self.classifier.weight.dtype) if self.frozen else None
+        known = self.memo.get(key)
+        if known is not None:
+            return replace(known, aux=dict(known.aux))
         feature = self.fc(self.pool(self.backbone(images)))
         logits = self.classifier(feature)
-        return ReIDOutput(embedding=feature,
-                          aux={"view_logits": logits, "view_probs": logits.float().softmax(1)})
+        out = ReIDOutput(embedding=feature,
+                         aux={"view_logits": logits, "view_probs": logits.float().softmax(1)})
+        self.memo.put(key, replace(out, aux=dict(out.aux)))
+        return out
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self.memo.clear()
+        return super()._load_from_state_dict(*args, **kwargs)
 
     def freeze(self) -> "VNet":
         """No gradients, eval mode from now on (stage 2 of §III-C)."""
+        self.memo.clear()
         self.frozen = True
         self.requires_grad_(False)
         return super().train(False)
 
     def unfreeze(self) -> "VNet":
         """Trainable again (stage 1)."""
+        self.memo.clear()
         self.frozen = False
         self.requires_grad_(True)
         return self

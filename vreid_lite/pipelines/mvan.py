@@ -18,7 +18,7 @@ from vreid_lite.experiment import as_preset, fit_preset
 from vreid_lite.losses import cross_entropy_ls
 from vreid_lite.models.mvan import MVAN
 from vreid_lite.models.mvan_criterion import MVANCriterion
-from vreid_lite.models.mvan_vnet import MVAN_VIEWS, ViewpointCriterion, mvan_view_targets
+from vreid_lite.models.mvan_vnet import MVAN_VIEWS, ViewpointCriterion, VNet, mvan_view_targets
 from vreid_lite.models.registry import build_model
 
 RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
@@ -85,6 +85,7 @@ class MVANRun:
 def train_mvan(variant: str, data: ReIDDataset, loader, num_classes: int,
                preset: str | Preset = "quick", *, epochs: int | None = None,
                vnet_epochs: int | None = None, vnet_state: dict | None = None,
+               vnet: VNet | None = None,
                device: str | torch.device = "auto", seed: int = 0,
                model_options: dict | None = None, criterion_options: dict | None = None,
                checkpoint_dir: str | Path | None = None, resume: bool = False,
@@ -92,7 +93,9 @@ def train_mvan(variant: str, data: ReIDDataset, loader, num_classes: int,
     """Build ``build_model("mvan", variant=variant)`` on the preset's backbone, run both stages
     and evaluate. ``epochs`` replaces the preset's for both stages, ``vnet_epochs`` for stage 1
     alone. ``vnet_state`` (a trained V-Net's ``state_dict()``) skips stage 1: the V-Net
-    is trained off-line once and shared by every variant that uses one. ``model_options`` go
+    is trained off-line once and shared by every variant that uses one. ``vnet`` (a trained,
+    frozen V-Net) does the same by sharing the module itself, so the variants also share what
+    it remembers: each batch's viewpoint is computed once on a CPU. ``model_options`` go
     to the builder (``num_views``, ``branch_after`` …), ``criterion_options`` to
     ``MVANCriterion``."""
     p = as_preset(preset, epochs)
@@ -102,7 +105,12 @@ def train_mvan(variant: str, data: ReIDDataset, loader, num_classes: int,
     model = build_model("mvan", num_classes, **options).to(dev)
     vnet_history = None
     if model.vnet is not None:
-        if vnet_state is not None:
+        if vnet is not None:
+            if not vnet.frozen or vnet.num_views != model.num_views:
+                raise ValueError(f"vnet must be a trained, frozen V-Net with {model.num_views} "
+                                 f"views (frozen={vnet.frozen}, views={vnet.num_views})")
+            model.vnet = vnet.to(dev)
+        elif vnet_state is not None:
             model.vnet.load_state_dict(vnet_state)
         else:
             vnet_history = train_vnet(model, loader, data, p, epochs=vnet_epochs, device=dev,
