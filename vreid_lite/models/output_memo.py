@@ -47,7 +47,8 @@ class OutputMemo:
     def key(self, images: torch.Tensor, *context: Any) -> bytes | None:
         if images.device.type != "cpu" or images.requires_grad or torch.is_grad_enabled():
             return None
-        digest = hashlib.blake2b(images.detach().contiguous().numpy().data, digest_size=20)
+        raw = images.detach().contiguous().reshape(-1).view(torch.uint8)  # any dtype, bf16 too
+        digest = hashlib.blake2b(raw.numpy().data, digest_size=20)
         digest.update(repr((tuple(images.shape), images.dtype,
                             torch.is_autocast_enabled("cpu"), context)).encode())
         return digest.digest()
