@@ -34,26 +34,20 @@ def _check(pred: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torc
     return pred, labels
 
 
-def _hits(pred: torch.Tensor, labels: torch.Tensor,
-          threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Thresholded predictions resized to the labels, and the per-view truth: both N×3×H×W."""
+def mask_scores(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
+                min_share: float = 0.05) -> dict[str, torch.Tensor]:
+    """Per image and view, each N×3, from one thresholding: ``"iou"``, ``"present"`` and
+    ``"area"`` of :func:`mask_ious`, ``"inter"`` and ``"union"`` of :func:`mask_overlaps`."""
     pred, labels = _check(pred, labels)
     size = tuple(labels.shape[-2:])
     prob = pred.float()
     if tuple(prob.shape[-2:]) != size:
         prob = F.interpolate(prob, size=size, mode="bilinear", align_corners=False)
+    hit = prob > threshold
     truth = torch.stack([labels == PART_LABELS[v] for v in MASK_VIEWS], dim=1)
-    return prob > threshold, truth
-
-
-def mask_scores(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,
-                min_share: float = 0.05) -> dict[str, torch.Tensor]:
-    """Per image and view, each N×3, from one thresholding: ``"iou"``, ``"present"`` and
-    ``"area"`` of :func:`mask_ious`, ``"inter"`` and ``"union"`` of :func:`mask_overlaps`."""
-    hit, truth = _hits(pred, labels, threshold)
     inter = (hit & truth).flatten(2).sum(2).float()
     union = (hit | truth).flatten(2).sum(2).float()
-    fg = (truth.any(1)).flatten(1).sum(1).clamp_min(1).float()
+    fg = (labels > 0).flatten(1).sum(1).clamp_min(1).float()
     share = truth.flatten(2).sum(2).float() / fg[:, None]
     present = (share >= min_share) & (share > 0)
     iou = torch.where(present, inter / union.clamp_min(1.0), torch.full_like(inter, math.nan))
@@ -84,8 +78,8 @@ def mask_overlaps(pred: torch.Tensor, labels: torch.Tensor,
     image, whether it shows the view or not. Summed over a test set they give the pooled IoU
     of :func:`summarize_mask_ious`, the definition of segmentation benchmarks, in which mask
     painted on a view the image does not show counts against it."""
-    hit, truth = _hits(pred, labels, threshold)
-    return (hit & truth).flatten(2).sum(2).float(), (hit | truth).flatten(2).sum(2).float()
+    scores = mask_scores(pred, labels, threshold)
+    return scores["inter"], scores["union"]
 
 
 def mask_iou_summary(pred: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5,

@@ -32,7 +32,7 @@ class OutputMemo:
 
     Only CPU inputs outside autograd get a key (``key`` returns ``None`` otherwise): on a GPU
     hashing would copy every batch to the host, which costs more than the forward pass saves.
-    The owner clears the memo whenever its weights may change (loading, moving, unfreezing).
+    The owner clears the memo whenever its weights may change (loading, unfreezing).
     """
 
     def __init__(self, max_bytes: int = 256 * 2**20):
