@@ -21,23 +21,30 @@ from vreid_lite.metrics.distances import (
 from vreid_lite.metrics.mask_iou import (mask_iou_summary, mask_ious, mask_overlaps,
                                          mask_scores, summarize_mask_ious)
 from vreid_lite.metrics.rank import evaluate_rank, rank_metrics
+from vreid_lite.metrics.shortcuts import (CameraBias, ForegroundShare, camera_bias,
+                                          foreground_share, foreground_shares)
 from vreid_lite.metrics.vehicleid import vehicleid_gallery_split, vehicleid_protocol
 
 __all__ = [
     "DISTANCES",
+    "CameraBias",
     "DistanceFn",
+    "ForegroundShare",
     "MarkShare",
     "area_ratios",
     "attribute_accuracies",
     "attribute_accuracy",
     "attribute_confusion",
     "attribute_labels",
+    "camera_bias",
     "compute_distmat",
     "cosine_distance",
     "cpdm_distance",
     "cpdm_weights",
     "euclidean_distance",
     "evaluate_rank",
+    "foreground_share",
+    "foreground_shares",
     "get_distance",
     "mark_attention_share",
     "mark_attention_shares",

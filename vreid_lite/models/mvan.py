@@ -112,6 +112,10 @@ class MVAN(nn.Module):
             self.vnet = VNet(num_views, vnet_backbone, pretrained=own,
                              feature_dim=vnet_dim).freeze()
 
+    def energy_layers(self) -> list[nn.Module]:
+        """The view branches: their feature maps (before attention) are what Eq. 9 pools."""
+        return list(self.branches)
+
     def mnet_parameters(self) -> list[nn.Parameter]:
         """Trainable parameters outside the V-Net (stage 2's parameter group)."""
         vnet = {id(p) for p in self.vnet.parameters()} if self.vnet is not None else set()

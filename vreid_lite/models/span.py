@@ -70,6 +70,10 @@ class Span(nn.Module):
                 return self.mask_net(images)
         return self.mask_net(images)
 
+    def energy_layers(self) -> list[nn.Module]:
+        """The global branch: the only part feature that sees the whole image."""
+        return [self.part_net.branches["global"]]
+
     def forward(self, images: torch.Tensor) -> ReIDOutput:
         masks = self.masks(images)
         feat, embedding, logits = self.part_net(images, masks)
