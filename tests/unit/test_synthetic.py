@@ -265,3 +265,26 @@ def test_the_veri776_reader_loads_a_render(tiny):
     assert (len(data.train), len(data.gallery)) == (24, 16)
     assert all(r.view in VIEWS and r.mask_path for r in data.train + data.query + data.gallery)
     assert data.meta["marks_path"].endswith("marks.json")
+
+
+def test_shared_scenes_are_drawn_per_image_and_cross_cameras():
+    from vreid_lite.data.synthetic.cameras import SCENE_INDEX_BASE, make_cameras
+    from vreid_lite.data.synthetic.identities import plan
+    from vreid_lite.data.synthetic.image import Renderer
+    from vreid_lite.data.synthetic.recipe import validate
+
+    recipe = validate({"train_ids": 6, "test_ids": 3, "images_per_id": [6, 6], "cameras": 4,
+                       "cameras_per_id": [2, 3], "image_size": [32, 40], "scenes": 5}, "test")
+    cameras = make_cameras(0, 4, (32, 40), (10, 25))
+    identities, jobs = plan(recipe, 0, cameras)
+    shared = Renderer(recipe, 0, cameras, identities)
+    scenes = {}
+    for job in jobs:
+        scene = shared.scene_of(job)
+        assert SCENE_INDEX_BASE <= scene < SCENE_INDEX_BASE + 5
+        assert scene == shared.scene_of(job)          # a function of the image alone
+        scenes.setdefault(scene, set()).add(job.camera)
+    assert len(scenes) == 5                             # every scene is used …
+    assert max(len(c) for c in scenes.values()) > 1     # … and seen by several cameras
+    own = Renderer({**recipe, "scenes": 0}, 0, cameras, identities)
+    assert all(own.scene_of(job) == job.camera for job in jobs)

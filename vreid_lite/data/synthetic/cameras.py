@@ -41,31 +41,45 @@ class CameraStyle:
 def make_cameras(seed: int, count: int, size_range: tuple[int, int],
                  elevation_range: tuple[float, float]) -> list[CameraStyle]:
     """``count`` camera styles, each drawn from ``(seed, camera number)`` alone."""
-    out = []
-    for c in range(1, count + 1):
-        rng = np.random.default_rng([seed, 2, c])
-        u = math.radians(c * GOLDEN_ANGLE + rng.uniform(-15, 15))
-        heading = math.degrees(u - ALONG_ROAD / 2.0 * math.sin(2.0 * u)) % 360.0
-        headings = (heading, (heading + 180.0) % 360.0) if rng.random() < 0.5 else (heading,)
-        grey = rng.uniform(70, 150)
-        out.append(CameraStyle(
-            index=c,
-            headings=tuple(round(h, 3) for h in headings),
-            yaw_spread=float(rng.uniform(15, 40)),
-            elevation=float(rng.uniform(*elevation_range)),
-            light_azimuth=float(rng.uniform(-150, 150)),
-            light_elevation=float(rng.uniform(25, 70)),
-            gain=float(rng.uniform(0.7, 1.25)),
-            contrast=float(rng.uniform(0.75, 1.15)),
-            tint=tuple(float(t) for t in rng.uniform(0.88, 1.12, size=3)),
-            blur=float(rng.choice([0.0, 0.0, 0.5, 0.8, 1.2])),
-            fill=float(rng.uniform(0.78, 0.95)),
-            size=int(rng.integers(size_range[0], size_range[1] + 1)),
-            jpeg_quality=int(rng.integers(55, 96)),
-            clutter=int(rng.integers(2, 30)),
-            road=tuple(int(np.clip(grey + d, 0, 255)) for d in rng.uniform(-12, 12, size=3)),
-        ))
-    return out
+    return [_style(np.random.default_rng([seed, 2, c]), c, size_range, elevation_range)
+            for c in range(1, count + 1)]
+
+
+SCENE_INDEX_BASE = 1000
+"""Scenes are numbered from here (cameras stop at 999), so their textures draw other numbers."""
+
+
+def make_scenes(seed: int, count: int, size_range: tuple[int, int],
+                elevation_range: tuple[float, float]) -> list[CameraStyle]:
+    """``count`` road scenes shared by every camera (recipe key ``scenes``): only their road
+    colour, clutter and texture are used, so a background says nothing about the camera."""
+    return [_style(np.random.default_rng([seed, 4, s]), SCENE_INDEX_BASE + s, size_range,
+                   elevation_range) for s in range(count)]
+
+
+def _style(rng: np.random.Generator, index: int, size_range: tuple[int, int],
+           elevation_range: tuple[float, float]) -> CameraStyle:
+    u = math.radians(index * GOLDEN_ANGLE + rng.uniform(-15, 15))
+    heading = math.degrees(u - ALONG_ROAD / 2.0 * math.sin(2.0 * u)) % 360.0
+    headings = (heading, (heading + 180.0) % 360.0) if rng.random() < 0.5 else (heading,)
+    grey = rng.uniform(70, 150)
+    return CameraStyle(
+        index=index,
+        headings=tuple(round(h, 3) for h in headings),
+        yaw_spread=float(rng.uniform(15, 40)),
+        elevation=float(rng.uniform(*elevation_range)),
+        light_azimuth=float(rng.uniform(-150, 150)),
+        light_elevation=float(rng.uniform(25, 70)),
+        gain=float(rng.uniform(0.7, 1.25)),
+        contrast=float(rng.uniform(0.75, 1.15)),
+        tint=tuple(float(t) for t in rng.uniform(0.88, 1.12, size=3)),
+        blur=float(rng.choice([0.0, 0.0, 0.5, 0.8, 1.2])),
+        fill=float(rng.uniform(0.78, 0.95)),
+        size=int(rng.integers(size_range[0], size_range[1] + 1)),
+        jpeg_quality=int(rng.integers(55, 96)),
+        clutter=int(rng.integers(2, 30)),
+        road=tuple(int(np.clip(grey + d, 0, 255)) for d in rng.uniform(-12, 12, size=3)),
+    )
 
 
 def make_background(style: CameraStyle, seed: int, side: int) -> np.ndarray:

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from vreid_lite.data.synthetic.body import build_body
-from vreid_lite.data.synthetic.cameras import GAIN_STEPS, CameraStyle, light_tables, make_background
+from vreid_lite.data.synthetic.cameras import (GAIN_STEPS, CameraStyle, light_tables, make_background,
+                                               make_scenes)
 from vreid_lite.data.synthetic.draw import Model, paint, screen_axes, view_vector
 from vreid_lite.data.synthetic.identities import Identity, ImageJob
 from vreid_lite.data.synthetic.marks import attach_marks
@@ -44,7 +45,10 @@ class Renderer:
         self.identities = {i.pid: i for i in identities}
         self._models: dict[int, Model] = {}
         self._backgrounds: dict[int, np.ndarray] = {}
-        self._shadow = {c.index: tuple(0.45 * x for x in c.road) for c in cameras}
+        self.scenes = make_scenes(seed, recipe["scenes"], tuple(recipe["image_size"]),
+                                  tuple(recipe["elevation"]))
+        self._styles = {s.index: s for s in [*cameras, *self.scenes]}
+        self._shadow = {i: tuple(0.45 * x for x in s.road) for i, s in self._styles.items()}
         self._light = {c.index: light_tables(c) for c in cameras}
 
     def model(self, pid: int) -> Model:
@@ -54,11 +58,20 @@ class Renderer:
             self._models[pid] = Model(attach_marks(body, ident.marks))
         return self._models[pid]
 
-    def background(self, camera: int) -> np.ndarray:
-        if camera not in self._backgrounds:
+    def background(self, style: int) -> np.ndarray:
+        """The road texture of camera or scene number ``style``."""
+        if style not in self._backgrounds:
             side = 2 * self.size_range[1]
-            self._backgrounds[camera] = make_background(self.cameras[camera], self.seed, side)
-        return self._backgrounds[camera]
+            self._backgrounds[style] = make_background(self._styles[style], self.seed, side)
+        return self._backgrounds[style]
+
+    def scene_of(self, job: ImageJob) -> int:
+        """The camera's own scene, or (recipe ``scenes`` > 0) one of the shared scenes drawn for
+        this image from its own stream, so the rest of the image's randomness is unchanged."""
+        if not self.scenes:
+            return job.camera
+        pick = np.random.default_rng([self.seed, 5, job.index]).integers(len(self.scenes))
+        return self.scenes[int(pick)].index
 
     def render(self, job: ImageJob) -> RenderedImage:
         rng = random.Random(self.seed * 1_000_000_007 + job.index)
@@ -80,14 +93,15 @@ class Renderer:
         offset = slack / 2.0 * np.array([1.0 + uniform(-0.5, 0.5), 1.0 + uniform(-0.5, 0.5)])
         pix = (proj - lo) * scale + offset
 
-        texture = self.background(job.camera)
+        scene = self.scene_of(job)
+        texture = self.background(scene)
         x0 = int(rng.random() * (texture.shape[1] - w + 1))
         y0 = int(rng.random() * (texture.shape[0] - h + 1))
         image = texture[y0:y0 + h, x0:x0 + w].copy()
         mask = np.zeros((h, w), np.uint8)
         v = view_vector(job.yaw, elev)
         light = view_vector(job.yaw + cam.light_azimuth, cam.light_elevation)
-        boxes = paint(model, image, mask, pix, scale, v, light, self._shadow[job.camera])
+        boxes = paint(model, image, mask, pix, scale, v, light, self._shadow[scene])
 
         image = cv2.LUT(image, self._light[job.camera][int(rng.random() * len(GAIN_STEPS))])
         sigma = cam.blur * long_side / 128.0

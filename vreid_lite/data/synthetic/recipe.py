@@ -5,8 +5,9 @@ Keys (``data_recipes/synth_*.yaml``): ``name``, ``seed``, ``train_ids``, ``test_
 (min ≥ 2 so every query has a match under another camera), ``image_size`` ``[min, max]`` (long
 side in pixels; each camera has its own within the range), ``marks_per_id`` ``[min, max]``,
 ``mark_kinds``, ``type_weights`` / ``color_weights`` (name → relative frequency; unnamed ones
-never occur), ``elevation`` ``[min, max]`` degrees, and ``kind: synthetic`` / ``description``,
-which the renderer ignores. A single number stands for ``[n, n]``.
+never occur), ``elevation`` ``[min, max]`` degrees, ``scenes`` (0: each camera shows its own road scene;
+N > 0: each image draws its background from N road scenes shared by every camera), and
+``kind: synthetic`` / ``description``, which the renderer ignores. A single number stands for ``[n, n]``.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ REQUIRED = ("train_ids", "test_ids", "images_per_id", "cameras_per_id", "image_s
 DEFAULTS: dict[str, Any] = {
     "seed": 0, "cameras": 20, "marks_per_id": [1, 3], "mark_kinds": list(MARK_KINDS),
     "type_weights": dict(TYPE_WEIGHTS), "color_weights": dict(COLOR_WEIGHTS), "elevation": [10, 25],
+    "scenes": 0,
 }
 IGNORED = ("kind", "description")
 KNOWN = ("name", *REQUIRED, *DEFAULTS, *IGNORED)
@@ -114,5 +116,6 @@ def validate(raw: dict[str, Any], source: str, default_name: str = "synthetic") 
     out["mark_kinds"] = [k for k in MARK_KINDS if k in kinds]
     out["type_weights"] = _weights(source, "type_weights", r["type_weights"], TYPE_NAMES)
     out["color_weights"] = _weights(source, "color_weights", r["color_weights"], COLOR_NAMES)
+    out["scenes"] = _int(source, "scenes", r["scenes"], 0, 9999)
     out["elevation"] = _range(source, "elevation", r["elevation"], 0, 60, integer=False)
     return out
