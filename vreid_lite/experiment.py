@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,28 @@ def load_data(preset: str | Preset = "quick", data_root: str | Path | None = Non
 def make_loaders(dataset: ReIDDataset, preset: str | Preset, device: str | torch.device = "auto",
                  seed: int = 0, with_masks: bool = False, progress: bool = True):
     """``(train_loader, num_classes)``: the training split decoded at the preset's image size
-    and served in P×K batches on ``device`` (sharded by rank under ``torchrun``)."""
+    and served in P×K batches on ``device`` (sharded by rank under ``torchrun``).
+
+    The preset's ``bg_swap`` (mask-guided background swap, see ``TrainAugment``) reads the
+    vehicle masks too; a training split without a mask for every image trains without it, and
+    says so."""
     from vreid_lite.data.dataset import ReIDImageDataset
     from vreid_lite.data.loaders import TrainLoader
+    from vreid_lite.data.transforms import TrainAugment
 
     p = as_preset(preset)
+    bg_swap = p.data.bg_swap
+    if bg_swap > 0 and not all(r.mask_path for r in dataset.train):
+        missing = sum(not r.mask_path for r in dataset.train)
+        warnings.warn(f"{dataset.meta.get('name', 'the dataset')}: {missing} of {len(dataset.train)} "
+                      "training images have no vehicle mask; training without the background "
+                      "swap (bg_swap) the preset asks for", stacklevel=2)
+        bg_swap = 0.0
     images = ReIDImageDataset(dataset.train, image_size=p.data.image_size, relabel=True,
-                              cache=p.data.cache, with_masks=with_masks, progress=progress)
-    loader = TrainLoader(images, p.data.p, p.data.k, device=choose_device(device), seed=seed,
+                              cache=p.data.cache, with_masks=with_masks or bg_swap > 0,
+                              progress=progress)
+    loader = TrainLoader(images, p.data.p, p.data.k, device=choose_device(device),
+                         augment=TrainAugment(bg_swap=bg_swap), seed=seed,
                          workers=p.data.workers, rank=distributed.rank(),
                          world_size=distributed.world_size())
     return loader, images.num_classes

@@ -110,3 +110,38 @@ def test_bad_batches_are_rejected():
         TrainAugment()(images, masks[:, :, :8])
     with pytest.raises(ValueError, match="pad"):
         TrainAugment(pad=1.5)
+
+
+def _swap_only(p):
+    return TrainAugment(p_flip=0.0, pad=0, erase_p=0.0, bg_swap=p)
+
+
+def test_bg_swap_replaces_background_where_both_images_show_background():
+    images = torch.stack([torch.full((3, 4, 4), 10 * (i + 1), dtype=torch.uint8) for i in range(3)])
+    masks = torch.zeros(3, 1, 4, 4, dtype=torch.uint8)
+    masks[:, :, :2, :2] = 1                      # every vehicle in the top-left corner
+    masks[1, :, 3, 3] = 2                         # image 1 also shows a part at (3, 3)
+    out = _swap_only(1.0)(images, masks, generator=seeded(0))[0]
+    plain = normalize(images)
+    for i in range(3):
+        torch.testing.assert_close(out[i, :, :2, :2], plain[i, :, :2, :2])  # vehicle kept
+        assert not torch.allclose(out[i, :, 2:, :2], plain[i, :, 2:, :2])   # background swapped
+    donors = [j for j in range(3) if torch.allclose(out[j, :, 3, 0], plain[1, :, 3, 0])]
+    assert donors and all(torch.allclose(out[j, :, 3, 3], plain[j, :, 3, 3]) for j in donors)
+
+
+def test_bg_swap_off_or_at_zero_probability_changes_nothing():
+    images, masks = batch()
+    a = TrainAugment()(images, masks, generator=seeded(3))
+    b = TrainAugment(bg_swap=0.0)(images, masks, generator=seeded(3))
+    torch.testing.assert_close(a[0], b[0])
+    torch.testing.assert_close(_swap_only(1e-9)(images, masks, generator=seeded(1))[0],
+                               normalize(images))
+
+
+def test_bg_swap_needs_masks_and_a_probability():
+    images, _ = batch()
+    with pytest.raises(ValueError, match="needs masks"):
+        _swap_only(0.5)(images, generator=seeded(0))
+    with pytest.raises(ValueError, match="probability"):
+        TrainAugment(bg_swap=1.5)

@@ -66,13 +66,22 @@ class TrainAugment(nn.Module):
     ``forward(images, masks=None, generator=None)`` returns normalised float32 images, or
     ``(images, masks)`` when masks (uint8 B×1×H×W) are given: they get the same flips and crops
     (uncovered pixels become background 0). All randomness comes from ``generator`` when given.
+
+    ``bg_swap`` (needs masks; 0 = off): the probability that an image's background is replaced by
+    another image's, before the flip, where the mask says both are background (mask 0). The
+    donor is the image ``shift`` places on in the batch, ``shift`` drawn from 1..B−1 per batch, so
+    no image is its own donor; pixels where the donor shows its vehicle keep the image's own
+    background, so no second vehicle appears. A background then says nothing about identity or
+    camera: mask-guided background augmentation, as copy-paste augmentation does for detection.
     """
 
     def __init__(self, p_flip: float = 0.5, pad: int | float = 1 / 16, erase_p: float = 0.5,
                  erase_area: tuple[float, float] = (0.02, 0.4),
                  erase_ratio: tuple[float, float] = (0.3, 3.3), erase_fill: str = "mean",
-                 erase_attempts: int = 10):
+                 erase_attempts: int = 10, bg_swap: float = 0.0):
         super().__init__()
+        if not 0 <= bg_swap <= 1:
+            raise ValueError(f"bg_swap={bg_swap}: expected a probability in [0, 1]")
         if isinstance(pad, float) and not 0 <= pad < 1:
             raise ValueError(f"pad={pad}: a float pad is a fraction of the side, in [0, 1)")
         if isinstance(pad, int) and pad < 0:
@@ -82,10 +91,11 @@ class TrainAugment(nn.Module):
         self.p_flip, self.pad, self.erase_p = p_flip, pad, erase_p
         self.erase_area, self.erase_ratio = erase_area, erase_ratio
         self.erase_fill, self.erase_attempts = erase_fill, erase_attempts
+        self.bg_swap = bg_swap
 
     def extra_repr(self) -> str:
         return (f"p_flip={self.p_flip}, pad={self.pad}, erase_p={self.erase_p}, "
-                f"erase_area={self.erase_area}, erase_ratio={self.erase_ratio}")
+                f"erase_area={self.erase_area}, erase_ratio={self.erase_ratio}, bg_swap={self.bg_swap}")
 
     def pad_pixels(self, h: int, w: int) -> tuple[int, int]:
         """(vertical, horizontal) pad in pixels for an h×w image."""
@@ -103,6 +113,10 @@ class TrainAugment(nn.Module):
         def uniform(*shape: int) -> torch.Tensor:
             return torch.rand(shape, generator=generator, device=draw_on).to(device)
 
+        if self.bg_swap > 0:
+            if masks is None:
+                raise ValueError("bg_swap needs masks: pass the batch's masks, or bg_swap=0")
+            images = self._swap_backgrounds(images, masks, uniform)
         # Flip then pad-and-crop as one gather: output (y, x) reads flipped-padded (y+dy, x+dx).
         flip = uniform(b) < self.p_flip
         py, px = self.pad_pixels(h, w)
@@ -124,6 +138,16 @@ class TrainAugment(nn.Module):
         out = normalize(move(images))
         out = self._erase(out, uniform, generator, draw_on)
         return out if masks is None else (out, move(masks))
+
+    def _swap_backgrounds(self, images: torch.Tensor, masks: torch.Tensor, uniform) -> torch.Tensor:
+        b = images.shape[0]
+        if b < 2:
+            return images
+        shift = 1 + int(uniform(1)[0] * (b - 1))
+        donor = (torch.arange(b, device=images.device) + shift) % b
+        swap = (uniform(b) < self.bg_swap)[:, None, None, None]
+        take = swap & (masks == 0) & (masks.index_select(0, donor) == 0)
+        return torch.where(take, images.index_select(0, donor), images)
 
     def _erase(self, x: torch.Tensor, uniform, generator, draw_on) -> torch.Tensor:
         b, c, h, w = x.shape
