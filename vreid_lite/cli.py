@@ -1,5 +1,5 @@
 """The ``vreid`` command: ``vreid data …``, ``vreid run …``, ``vreid sweep …``,
-``vreid summary``, ``vreid snapshot``.
+``vreid summary``, ``vreid snapshot``, ``vreid pretrain``.
 
 Each sub-command imports its implementation lazily so ``vreid --help`` stays fast.
 """
@@ -101,6 +101,16 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrain(args: argparse.Namespace) -> int:
+    from vreid_lite.pretraining import pretrain
+
+    given = {k: v for k, v in (("out_dir", args.out), ("recipe", args.recipe),
+                               ("epochs", args.epochs)) if v is not None}
+    weights = pretrain(seed=args.seed, device=args.device, **given)
+    print(weights)
+    return 0
+
+
 def _snapshot(args: argparse.Namespace) -> int:
     from vreid_lite.runs.snapshot import SNAPSHOT_DIR, snapshot_runs
 
@@ -167,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--html", action="store_true",
                          help="also export the latest executed 06_ablation_explorer to HTML")
     summary.set_defaults(func=_summary)
+
+    pre = sub.add_parser("pretrain", help="pretrain quick_net on a large synthetic set whose "
+                         "identities are disjoint from the evaluation sets")
+    pre.add_argument("--out", default=None, help="default: results/pretrained (the shipped file)")
+    pre.add_argument("--recipe", default=None, help="default: synth_pretrain")
+    pre.add_argument("--epochs", type=int, default=None, help="default: the shipped file's")
+    pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--device", default="auto")
+    pre.set_defaults(func=_pretrain)
 
     snap = sub.add_parser("snapshot", help="copy run records (no checkpoints or notebooks) "
                           "into results/quick_runs or another folder")

@@ -166,8 +166,8 @@ def _resnet(depth: int) -> Callable[..., Backbone]:
 # ---------------------------------------------------------------- the SCAN paper's light VGGs
 
 def _conv_block(cin: int, cout: int, kernel: int, stride: int, padding: int,
-                batch_norm: bool) -> list[nn.Module]:
-    conv = nn.Conv2d(cin, cout, kernel, stride, padding)
+                batch_norm: bool, padding_mode: str = "zeros") -> list[nn.Module]:
+    conv = nn.Conv2d(cin, cout, kernel, stride, padding, padding_mode=padding_mode)
     return [conv, nn.BatchNorm2d(cout), nn.ReLU(inplace=True)] if batch_norm else [conv, nn.ReLU(inplace=True)]
 
 
@@ -290,16 +290,27 @@ class QuickNet(Backbone):
     down-sampling comes early, where maps are large and convolutions cheap: at 64 px the map
     is 8×8 from stage2 on (4×4 with ``last_stride=2``), enough positions for attention maps.
     ``width`` scales every stage (32 → the channels above).
+
+    ``padding_mode="replicate"`` (the default) pads each convolution with its edge values. Zero
+    padding makes the image border an edge that every layer answers: at 64 px a third of the
+    8×8 map touches the border, and a trained network put most of its feature energy there, on
+    the background (0.45× the vehicle's area share against 1.17× with replicate padding, same
+    data and seed; ``benchmarks/shortcut_levers.py``). See Alsallakh et al., "Mind the Pad",
+    ICLR 2021.
     """
 
-    def __init__(self, last_stride: int = 1, width: int = 32):
+    def __init__(self, last_stride: int = 1, width: int = 32, padding_mode: str = "replicate"):
         super().__init__()
+        if padding_mode not in ("zeros", "replicate", "reflect"):
+            raise ValueError(f"padding_mode={padding_mode!r}; expected 'zeros', 'replicate' or "
+                             "'reflect'")
         w = (width, width, 2 * width, 4 * width, 8 * width)
+        self.padding_mode = padding_mode
 
         def stage(cin: int, cout: int, stride: int, depth: int) -> nn.Sequential:
-            layers = _conv_block(cin, cout, 3, stride, 1, True)
+            layers = _conv_block(cin, cout, 3, stride, 1, True, padding_mode)
             for _ in range(depth - 1):
-                layers += _conv_block(cout, cout, 3, 1, 1, True)
+                layers += _conv_block(cout, cout, 3, 1, 1, True, padding_mode)
             return nn.Sequential(*layers)
 
         self.stem = stage(3, w[0], 2, 1)
@@ -312,14 +323,34 @@ class QuickNet(Backbone):
         self.out_channels = w[4]
 
 
-def _quick_net(pretrained="auto", last_stride: int = 1, width: int = 32) -> Backbone:
-    """quick_net: the ``quick`` preset's small CPU network (no ImageNet weights exist)."""
-    net = QuickNet(last_stride, width)
-    if pretrained is True:
-        raise ValueError("quick_net has no ImageNet weights; pass pretrained='auto', False or a path")
+def _quick_net(pretrained="auto", last_stride: int = 1, width: int = 32,
+               padding_mode: str = "replicate") -> Backbone:
+    """quick_net: the ``quick`` preset's small CPU network. No ImageNet weights exist for it;
+    its pretrained weights come from synthetic pretraining (``vreid_lite.pretraining``):
+    ``"auto"`` loads the shipped ones (checksum checked) when the width matches, ``True``
+    requires them, ``False``/``None`` trains from scratch, a path loads that state dict."""
+    from vreid_lite.pretraining import WEIGHTS_DIR, shipped_weights
+
+    net = QuickNet(last_stride, width, padding_mode)
+    if pretrained is None or pretrained is False:
+        return net
     if isinstance(pretrained, (str, Path)) and str(pretrained) != "auto":
         path = Path(pretrained).expanduser()
-        _load_checked(net, _read_state_dict(path), path, ignore_prefix="classifier.")
+    elif pretrained in ("auto", True):
+        shipped = width == 32 and padding_mode == "replicate"
+        path = shipped_weights() if shipped else None
+        if path is None:
+            why = (f"none in {WEIGHTS_DIR} (run `vreid pretrain`)" if shipped else
+                   f"the shipped ones have width 32 and replicate padding, not {width} and "
+                   f"{padding_mode}")
+            if pretrained is True:
+                raise FileNotFoundError(f"no synthetic-pretrained quick_net weights: {why}")
+            _announce_once(f"quick_net/{width}/{padding_mode}", f"no synthetic-pretrained quick_net weights: "
+                           f"{why}; training from scratch")
+            return net
+    else:
+        raise ValueError(f"pretrained={pretrained!r}; expected 'auto', True, False, None or a path")
+    _load_checked(net, _read_state_dict(path), path, ignore_prefix="classifier.")
     return net
 
 
@@ -343,7 +374,7 @@ def build_backbone(name: str, pretrained="auto", last_stride: int = 1, **opts) -
     ``pretrained``: ``"auto"`` loads ImageNet weights only when already in the torch hub cache
     (never downloads; says once per process when there are none), ``True`` requires them,
     ``False``/``None`` skips them, a path loads that state dict (``weights_only=True``).
-    ``opts``: ``batch_norm`` for the light VGGs, ``width`` for ``quick_net``.
+    ``opts``: ``batch_norm`` for the light VGGs, ``width`` and ``padding_mode`` for ``quick_net``.
     """
     if name not in _BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; expected one of {list_backbones()}")
