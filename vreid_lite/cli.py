@@ -6,11 +6,7 @@ Each sub-command imports its implementation lazily so ``vreid --help`` stays fas
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-
-_EXPONENT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
-
 
 def _data_synth(args: argparse.Namespace) -> int:
     from vreid_lite.data.synthetic import render_dataset
@@ -35,29 +31,12 @@ def _data_masks(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_value(text: str):
-    """A ``-p NAME VALUE`` value as a YAML scalar (``3``, ``0.1``, ``true``, ``[64, 64]``,
-    ``text``); ``none`` and ``null`` are None."""
-    import yaml
-
-    if text.strip().lower() in ("none", "null", "~"):
-        return None
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
-        return float(value)  # YAML 1.1 reads 1e-3 (no dot) as text; a number is meant
-    plain = (bool, int, float, str, list, dict)
-    return value if isinstance(value, plain) else text  # dates and the like stay text
-
-
 def _run(args: argparse.Namespace) -> int:
     """Each notebook in turn, in this one process (torch and papermill are imported once);
     a failed notebook does not stop the next. Parameters are checked against every notebook
     before the first starts."""
     from vreid_lite.runs import run_notebook
-    from vreid_lite.runs.runner import check_parameters
+    from vreid_lite.runs.parameters import check_parameters, parse_value
 
     params = {name: parse_value(value) for name, value in (args.param or [])}
     for notebook in args.notebook:
@@ -77,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from vreid_lite.runs.parameters import parse_value
     from vreid_lite.runs.sweep import parse_grid, run_sweep
 
     params = {name: parse_value(value) for name, value in (args.param or [])}

@@ -10,12 +10,18 @@ import torch
 from torch import nn
 
 from vreid_lite.config import Preset, get_preset
+from vreid_lite.data.dataset import ReIDImageDataset
+from vreid_lite.data.formats import load_dataset
+from vreid_lite.data.loaders import TrainLoader
 from vreid_lite.data.records import ReIDDataset
+from vreid_lite.data.synthetic import ensure_synthetic
+from vreid_lite.data.transforms import TrainAugment
 from vreid_lite.engine import distributed
 from vreid_lite.engine.device import choose_device, seed_everything
 from vreid_lite.engine.evaluate import eval_image_sets, evaluate
 from vreid_lite.engine.fit import fit
 from vreid_lite.engine.history import History
+from vreid_lite.models import build_criterion, build_model, builder_options
 
 
 def as_preset(preset: str | Preset, epochs: int | None = None) -> Preset:
@@ -31,12 +37,8 @@ def load_data(preset: str | Preset = "quick", data_root: str | Path | None = Non
               kind: str | None = None, seed: int | None = None) -> ReIDDataset:
     """The preset's synthetic set (rendered on first use) when ``data_root`` is None, else the
     dataset at ``data_root`` read as ``kind`` (default: the preset's)."""
-    from vreid_lite.data.formats import load_dataset
-
     p = as_preset(preset)
     if data_root is None:
-        from vreid_lite.data.synthetic import ensure_synthetic
-
         return load_dataset("veri776", str(ensure_synthetic(p.data.recipe, seed=seed)))
     return load_dataset(kind or p.data.kind, str(data_root))
 
@@ -49,10 +51,6 @@ def make_loaders(dataset: ReIDDataset, preset: str | Preset, device: str | torch
     The preset's ``bg_swap`` (mask-guided background swap, see ``TrainAugment``) reads the
     vehicle masks too; a training split without a mask for every image trains without it, and
     says so."""
-    from vreid_lite.data.dataset import ReIDImageDataset
-    from vreid_lite.data.loaders import TrainLoader
-    from vreid_lite.data.transforms import TrainAugment
-
     p = as_preset(preset)
     bg_swap = p.data.bg_swap
     if bg_swap > 0 and not all(r.mask_path for r in dataset.train):
@@ -84,17 +82,15 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
     With ``run_dir`` the checkpoint goes there (``resume=True`` continues it). Returns
     ``(model, history, metrics)``; ``metrics`` is empty for an unlabelled test set.
     """
-    from vreid_lite.models import registry
-
     p = as_preset(preset, epochs)
     data = data if data is not None else load_data(p)
     dev = choose_device(device)
     seed_everything(seed)
     loader, num_classes = make_loaders(data, p, dev, seed=seed, progress=progress)
-    model = registry.build_model(name, num_classes, **_accepted(
-        registry.builder_options("model", name), {"backbone": p.backbone}, model_options))
-    criterion = registry.build_criterion(name, **_accepted(
-        registry.builder_options("criterion", name),
+    model = build_model(name, num_classes, **_accepted(
+        builder_options("model", name), {"backbone": p.backbone}, model_options))
+    criterion = build_criterion(name, **_accepted(
+        builder_options("criterion", name),
         {"label_smoothing": p.train.label_smoothing, "margin": p.train.triplet_margin},
         criterion_options))
 

@@ -14,34 +14,26 @@ the evaluation recipes; a single match stops the pretraining.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from vreid_lite.atomic import atomic_open
 from vreid_lite.config import get_preset
-from vreid_lite.paths import REPO_ROOT
+from vreid_lite.data.synthetic.cameras import make_cameras
+from vreid_lite.data.synthetic.identities import plan
+from vreid_lite.data.synthetic.recipe import load_recipe
+from vreid_lite.experiment import load_data, train_model
+from vreid_lite.models.shipped_weights import WEIGHTS_DIR, WEIGHTS_NAME, manifest_path, sha256
 
-WEIGHTS_DIR = REPO_ROOT / "results" / "pretrained"
-WEIGHTS_NAME = "quick_net_synth"
 PRETRAIN_RECIPE = "synth_pretrain"
 EVALUATION_RECIPES = ("synth_quick", "synth_standard")
 PRETRAIN_EPOCHS = 16
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def identity_signatures(recipe: str | dict) -> set[tuple]:
     """The appearance of every identity (train and test) a recipe plans, without rendering."""
-    from vreid_lite.data.synthetic.cameras import make_cameras
-    from vreid_lite.data.synthetic.identities import plan
-    from vreid_lite.data.synthetic.recipe import load_recipe
-
     resolved, _ = load_recipe(recipe)
     cameras = make_cameras(resolved["seed"], resolved["cameras"], tuple(resolved["image_size"]),
                            tuple(resolved["elevation"]))
@@ -59,17 +51,11 @@ def check_disjoint(recipe: str | dict, against: tuple = EVALUATION_RECIPES) -> N
                              f"the evaluation recipe {other!r}; choose another seed")
 
 
-def manifest_path(weights: Path) -> Path:
-    return Path(weights).with_suffix(".json")
-
-
 def pretrain(out_dir: str | Path = WEIGHTS_DIR, recipe: str = PRETRAIN_RECIPE,
              epochs: int = PRETRAIN_EPOCHS, seed: int = 0, device: str = "auto",
              progress: bool = True) -> Path:
     """Pretrain ``quick_net`` on ``recipe`` and write ``<out_dir>/quick_net_synth.pt`` and its
     manifest ``.json``. The same recipe, epochs, seed and thread count give the same bytes."""
-    from vreid_lite.experiment import load_data, train_model
-
     check_disjoint(recipe)
     preset = get_preset("quick", recipe=recipe, epochs=epochs)
     data = load_data(preset)
@@ -91,23 +77,4 @@ def pretrain(out_dir: str | Path = WEIGHTS_DIR, recipe: str = PRETRAIN_RECIPE,
     with atomic_open(manifest_path(weights), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write("\n")
-    return weights
-
-
-def shipped_weights(weights: Path | None = None) -> Path | None:
-    """The shipped pretrained ``quick_net`` weights after checking them against their manifest;
-    ``None`` when none are shipped. A file whose checksum differs raises ``ValueError``."""
-    weights = Path(weights) if weights is not None else WEIGHTS_DIR / f"{WEIGHTS_NAME}.pt"
-    if not weights.is_file():
-        return None
-    try:
-        manifest: dict[str, Any] = json.loads(manifest_path(weights).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{manifest_path(weights)}: cannot read the manifest of {weights} "
-                         f"({exc})") from None
-    found = sha256(weights)
-    if manifest.get("sha256") != found:
-        raise ValueError(f"{weights}: SHA-256 {found[:12]}… does not match its manifest "
-                         f"({str(manifest.get('sha256'))[:12]}…); the file is damaged or was "
-                         f"replaced. Re-create it with `vreid pretrain`.")
     return weights

@@ -7,8 +7,9 @@ from torch import nn
 
 from vreid_lite.data.records import Record
 from vreid_lite.metrics import MarkShare, mark_attention_share, mark_attention_shares
-from vreid_lite.metrics.attention import (boxes_mask, collect_maps, model_mark_shares,
-                                          records_with_marks)
+from vreid_lite.data.marks import records_with_marks
+from vreid_lite.engine.maps import collect_maps, model_mark_shares
+from vreid_lite.metrics.attention import boxes_mask
 from vreid_lite.models import ReIDOutput, build_model
 
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from vreid_lite.data.records import ReIDDataset, Record
 from vreid_lite.engine import evaluate
-from vreid_lite.losses import batch_hard_triplet
+from vreid_lite.models.losses import batch_hard_triplet
 from vreid_lite.metrics import (
     DISTANCES, area_ratios, compute_distmat, cpdm_distance, cpdm_weights, pack_parts,
     unpack_parts,

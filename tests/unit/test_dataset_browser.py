@@ -8,7 +8,8 @@ pytest.importorskip("ipywidgets")
 from vreid_lite.data.formats import load_dataset  # noqa: E402
 from vreid_lite.data.records import DatasetError  # noqa: E402
 from vreid_lite.data.synthetic import render_dataset  # noqa: E402
-from vreid_lite.viz.dataset_browser import DatasetBrowser, load_marks  # noqa: E402
+from vreid_lite.data.marks import load_marks  # noqa: E402
+from vreid_lite.viz.dataset_browser import DatasetBrowser  # noqa: E402
 
 TINY = {
     "name": "tiny_browser", "seed": 3, "train_ids": 3, "test_ids": 2, "images_per_id": [3, 4],

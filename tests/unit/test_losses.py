@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vreid_lite.losses import BaselineCriterion, batch_hard_triplet, cross_entropy_ls
+from vreid_lite.models.baseline import BaselineCriterion
+from vreid_lite.models.losses import batch_hard_triplet, cross_entropy_ls
 from vreid_lite.models import ReIDOutput, build_criterion
 
 # Four 2-D points, ids A A B B:

@@ -6,7 +6,7 @@ import torch
 from vreid_lite.config import get_preset
 from vreid_lite.data.records import VIEWS, ReIDDataset
 from vreid_lite.models.mvan_vnet import VNet
-from vreid_lite.models.output_memo import OutputMemo
+from vreid_lite.models._output_memo import OutputMemo
 from vreid_lite.pipelines.mvan import train_mvan
 
 UNLABELLED = ReIDDataset([], [], [], meta={"protocol": "none"})

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+from vreid_lite.data.marks import scale_boxes
 from vreid_lite.viz.overlays import (MARK_COLOR, PART_COLORS, draw_boxes, overlay_heatmap,
-                                     overlay_mask, scale_boxes)
+                                     overlay_mask)
 
 
 def _image(h=12, w=16, value=100):

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from vreid_lite.models.backbones import build_backbone
+from vreid_lite.models.shipped_weights import manifest_path, sha256, shipped_weights
 from vreid_lite.pretraining import (EVALUATION_RECIPES, PRETRAIN_RECIPE, check_disjoint,
-                                    identity_signatures, manifest_path, pretrain, sha256,
-                                    shipped_weights)
+                                    identity_signatures, pretrain)
 
 TINY = """kind: synthetic
 name: tiny_pretrain

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 import torch
 
-from vreid_lite.cli import parse_value
+from vreid_lite.runs.parameters import parse_value
 from vreid_lite.engine import History
 from vreid_lite.runs import load_runs, new_run_folder, notebook_parameters, record, resolve_notebook
 from vreid_lite.runs.folder import jsonable

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from vreid_lite.data.records import VIEWS
-from vreid_lite.losses import batch_hard_triplet
+from vreid_lite.models.losses import batch_hard_triplet
 from vreid_lite.metrics import pack_parts
 from vreid_lite.models import ReIDOutput, build_criterion
 from vreid_lite.models.span_losses import (area_loss, div_loss, foreground, max_area_ratios,

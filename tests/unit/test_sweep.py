@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from vreid_lite.runs.folder import new_run_folder, set_status, write_json
-from vreid_lite.runs.runner import notebook_parameters
+from vreid_lite.runs.parameters import notebook_parameters
 from vreid_lite.runs.sweep import (expand_grid, finished_runs, folder_tag, parse_grid,
                                    plan_sweep, run_key, run_sweep, split_values)
 

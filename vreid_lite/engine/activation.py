@@ -11,6 +11,8 @@ from torch import nn
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.engine.device import choose_device
+from vreid_lite.engine.evaluate import ranking_features
+from vreid_lite.metrics import camera_bias, compute_distmat
 from vreid_lite.metrics.shortcuts import ForegroundShare, foreground_share
 
 
@@ -86,12 +88,9 @@ def shortcut_report(model: nn.Module, data, features: dict, image_size: tuple[in
     ``foreground_area`` (the feature energy on the query images' vehicles, see
     :func:`model_foreground_share`) and ``own_camera_topk`` / ``own_camera_expected``
     (:func:`metrics.camera_bias` of the ranking by ``features``, an ``evaluate(…,
-    return_features=True)`` result's ``"features"``, under ``distance``). ``images``: the query split already
-    decoded with masks, to decode once for several models. ``foreground_ratio`` and
+    return_features=True)`` result's ``"features"``, under ``distance``). ``images``: the query
+    split already decoded with masks, to decode once for several models. ``foreground_ratio`` and
     ``camera_ratio`` divide each pair: > 1 favours the vehicle, > 1 favours the own camera."""
-    from vreid_lite.engine.evaluate import ranking_features
-    from vreid_lite.metrics import camera_bias, compute_distmat
-
     images = images if images is not None else masked_images(data.query, image_size)
     fg = model_foreground_share(model, images, layers, device)
     q, g = features["query"], features["gallery"]

@@ -8,8 +8,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from vreid_lite.data.dataset import ReIDImageDataset
+from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.data.records import ReIDDataset
 from vreid_lite.engine.device import choose_device
+from vreid_lite.metrics import get_distance, pack_parts, rank_metrics, vehicleid_protocol
 
 LABEL_KEYS = ("pids", "camids", "views")
 
@@ -28,8 +31,6 @@ def extract_features(model: nn.Module, loader_or_dataset: Iterable | torch.utils
     dev = choose_device(device)
     loader = loader_or_dataset
     if isinstance(loader_or_dataset, torch.utils.data.Dataset):
-        from vreid_lite.data.loaders import EvalLoader
-
         loader = EvalLoader(loader_or_dataset, batch_size=batch_size, device=dev)
     was_training = model.training
     model.to(dev).eval()
@@ -75,8 +76,6 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
     :func:`eval_image_sets`) reuses decoded query/gallery images across calls, as periodic
     evaluation during training does. Part models are ranked as :func:`ranking_features` says.
     """
-    from vreid_lite.metrics import rank_metrics, vehicleid_protocol
-
     protocol = dataset.meta.get("protocol")
     name = dataset.meta.get("name", "the dataset")
     if protocol == "none":
@@ -116,8 +115,6 @@ def ranking_features(features: dict, distance: Any, model: nn.Module | None = No
     """What a split is ranked by. A 2-D embedding as it is. Part features (N×parts×d, SPAN):
     packed with ``features["visibility"]`` for a part-aware distance (``"cpdm"``), else
     concatenated to N×(parts·d), Table 2's "concatenation + euclidean" of SPAN."""
-    from vreid_lite.metrics import get_distance, pack_parts
-
     embedding = features["embedding"]
     part_aware = getattr(get_distance(distance), "part_aware", False)
     who = f"model {type(model).__name__}" if model is not None else "the given features"
@@ -140,8 +137,6 @@ def eval_image_sets(dataset: ReIDDataset, image_size: tuple[int, int],
                     progress: bool = False) -> dict:
     """The non-empty query and gallery splits of ``dataset`` as decoded image datasets, to
     pass to :func:`evaluate` as ``image_sets`` so repeated evaluations decode once."""
-    from vreid_lite.data.dataset import ReIDImageDataset
-
     return {split: ReIDImageDataset(dataset.split(split), image_size=tuple(image_size),
                                     relabel=False, progress=progress)
             for split in ("query", "gallery") if dataset.split(split)}

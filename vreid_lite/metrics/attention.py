@@ -6,14 +6,14 @@ the boxes, against the share of the image the boxes cover (what a uniform map wo
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vreid_lite.viz.overlays import pixel_box
+from vreid_lite.data.marks import pixel_box
 
 
 class MarkShare(NamedTuple):
@@ -94,83 +94,3 @@ def mark_attention_shares(heats, boxes: Sequence[Sequence[Sequence[float]]],
     results = [mark_attention_share(heats[i], boxes[i], image_sizes[i], floor) for i in range(n)]
     return (np.array([r.share for r in results], dtype=float),
             np.array([r.chance for r in results], dtype=float))
-
-
-# ---------------------------------------------------------------- a model's maps on records
-
-@torch.no_grad()
-def collect_maps(model: torch.nn.Module, images, image_size: tuple[int, int] | None = None,
-                 names: Sequence[str] | None = None, device: Any = "auto",
-                 batch_size: int = 64) -> dict[str, torch.Tensor]:
-    """``output.maps`` of ``model`` on every image, in order, as CPU float tensors (N×…).
-
-    ``images``: a ``ReIDImageDataset`` or records (decoded at ``image_size`` = (h, w)).
-    ``names``: the maps to keep (a name the model does not give raises ``KeyError``);
-    ``None`` keeps all. The model runs in eval mode and gets its previous mode back.
-    """
-    from vreid_lite.data.dataset import ReIDImageDataset
-    from vreid_lite.data.loaders import EvalLoader
-    from vreid_lite.engine.device import choose_device
-
-    if not isinstance(images, ReIDImageDataset):
-        if image_size is None:
-            raise ValueError("collect_maps: records need an image_size (height, width)")
-        images = ReIDImageDataset(list(images), image_size=image_size, relabel=False,
-                                  progress=False)
-    dev = choose_device(device)
-    was_training = model.training
-    model.to(dev).eval()
-    parts: dict[str, list[torch.Tensor]] = {}
-    try:
-        for batch in EvalLoader(images, batch_size=batch_size, device=dev):
-            maps = model(batch["images"]).maps
-            for name in (maps if names is None else names):
-                if name not in maps:
-                    raise KeyError(f"the model gives no map {name!r}; it gives {sorted(maps)}")
-                parts.setdefault(name, []).append(maps[name].detach().float().cpu())
-    finally:
-        model.train(was_training)
-    return {name: torch.cat(chunks) for name, chunks in parts.items()}
-
-
-def image_size_of(path: str) -> tuple[int, int]:
-    """(height, width) of the image file at ``path`` (read from its header)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return im.height, im.width
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot open the image ({exc})") from exc
-
-
-def records_with_marks(records: Sequence, marks: Mapping[str, list]) -> list:
-    """The records whose image shows at least one mark in ``marks`` (``load_marks`` output)."""
-    return [r for r in records if marks.get(r.name)]
-
-
-def model_mark_shares(model: torch.nn.Module, records: Sequence, marks: Mapping[str, list],
-                      image_size: tuple[int, int], name: str = "sab", floor: float = 0.5,
-                      device: Any = "auto", images=None) -> tuple[np.ndarray, np.ndarray]:
-    """``(shares, chances)`` of ``model``'s map ``name`` on each record's visible marks.
-
-    ``marks``: image name → ``[{"kind", "box"}, …]`` (``marks.json``, boxes in the original
-    image's pixels). Every record must show a mark (select them with
-    :func:`records_with_marks`); one that does not raises ``ValueError`` naming it.
-    ``images``: the same records already decoded (a ``ReIDImageDataset``), to decode once
-    for several models.
-    """
-    records = list(records)
-    if not records:
-        raise ValueError("model_mark_shares: no records given")
-    for r in records:
-        if not marks.get(r.name):
-            raise ValueError(f"{r.name}: no visible mark in marks.json; expected records that "
-                             "show at least one (see records_with_marks)")
-    if images is not None and len(images) != len(records):
-        raise ValueError(f"images holds {len(images)} images for {len(records)} records; "
-                         "expected the same records, decoded")
-    heats = collect_maps(model, records if images is None else images, image_size,
-                         names=(name,), device=device)[name]
-    return mark_attention_shares(heats, [[m["box"] for m in marks[r.name]] for r in records],
-                                 [image_size_of(r.path) for r in records], floor)

@@ -20,7 +20,7 @@ from vreid_lite.models.anet_joint import JointModule
 from vreid_lite.models.backbones import build_backbone
 from vreid_lite.models.heads import BNNeck, GlobalAvgPool
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_model
+from vreid_lite.models._registry import register_model
 
 ATTRIBUTES = {"color": "colors", "type": "vtypes"}
 """The paper's n = 2 attributes (§4.2) and the batch key holding each one's labels."""

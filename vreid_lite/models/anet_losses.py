@@ -6,11 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vreid_lite.losses import Distance, batch_hard_triplet, cross_entropy_ls
+from vreid_lite.models.losses import Distance, batch_hard_triplet, cross_entropy_ls
 from vreid_lite.metrics import get_distance
 from vreid_lite.models.anet import ATTRIBUTES
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_criterion
+from vreid_lite.models._registry import register_criterion
 
 
 def attribute_patterns(colors: torch.Tensor, vtypes: torch.Tensor, num_types: int) -> torch.Tensor:

@@ -13,6 +13,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from vreid_lite.models.shipped_weights import WEIGHTS_DIR, shipped_weights
+
 
 class Backbone(nn.Module):
     """A stem and four stages applied in order.
@@ -326,11 +328,10 @@ class QuickNet(Backbone):
 def _quick_net(pretrained="auto", last_stride: int = 1, width: int = 32,
                padding_mode: str = "replicate") -> Backbone:
     """quick_net: the ``quick`` preset's small CPU network. No ImageNet weights exist for it;
-    its pretrained weights come from synthetic pretraining (``vreid_lite.pretraining``):
+    its pretrained weights come from synthetic pretraining (``vreid_lite.pretraining``,
+    shipped as ``models/shipped_weights``):
     ``"auto"`` loads the shipped ones (checksum checked) when the width matches, ``True``
     requires them, ``False``/``None`` trains from scratch, a path loads that state dict."""
-    from vreid_lite.pretraining import WEIGHTS_DIR, shipped_weights
-
     net = QuickNet(last_stride, width, padding_mode)
     if pretrained is None or pretrained is False:
         return net

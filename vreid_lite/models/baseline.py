@@ -1,4 +1,5 @@
-"""The papers' "Baseline" rows: backbone → global pooling → BNNeck embedding → classifier."""
+"""The papers' "Baseline" rows: backbone → global pooling → BNNeck embedding → classifier, trained
+with label-smoothed cross-entropy + batch-hard triplet."""
 from __future__ import annotations
 
 import torch
@@ -6,8 +7,9 @@ from torch import nn
 
 from vreid_lite.models.backbones import build_backbone
 from vreid_lite.models.heads import BNNeck, build_pool
+from vreid_lite.models.losses import Distance, batch_hard_triplet, cross_entropy_ls, identity_labels
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_model
+from vreid_lite.models._registry import register_criterion, register_model
 
 
 @register_model("baseline")
@@ -42,3 +44,27 @@ class Baseline(nn.Module):
             aux={"feat": feat},
             maps={"feature": fmap.mean(1, keepdim=True)},
         )
+
+
+@register_criterion("baseline")
+class BaselineCriterion(nn.Module):
+    """``ce_weight``·CE(label smoothing) on ``output.logits`` + ``triplet_weight``·batch-hard
+    triplet on ``output.aux["feat"]``, labels ``batch["pids"]`` (contiguous 0-based ids).
+    Returns ``{"ce", "triplet", "total"}``."""
+
+    def __init__(self, ce_weight: float = 1.0, triplet_weight: float = 1.0,
+                 label_smoothing: float = 0.1, margin: float | None = 0.3,
+                 distance: str | Distance = "euclidean"):
+        super().__init__()
+        self.ce_weight = ce_weight
+        self.triplet_weight = triplet_weight
+        self.label_smoothing = label_smoothing
+        self.margin = margin
+        self.distance = distance
+
+    def forward(self, output: ReIDOutput, batch: dict) -> dict[str, torch.Tensor]:
+        pids = identity_labels(output, batch)
+        ce = cross_entropy_ls(output.logits, pids, self.label_smoothing)
+        triplet = batch_hard_triplet(output.aux["feat"], pids, self.margin, self.distance)
+        return {"ce": ce, "triplet": triplet,
+                "total": self.ce_weight * ce + self.triplet_weight * triplet}

@@ -19,7 +19,7 @@ from vreid_lite.models.heads import BNNeck, GlobalAvgPool
 from vreid_lite.models.mvan_attention import ATTENTIONS, SpatialAttention
 from vreid_lite.models.mvan_vnet import MVAN_VIEWS, VNet, check_num_views
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_model
+from vreid_lite.models._registry import register_model
 
 FUSIONS = ("soft", "binary", "concat", "single")
 """How branch features become one: ``soft`` f = Σ p_v f̂_v (Eq. 8); ``binary`` the same with

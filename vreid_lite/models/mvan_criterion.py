@@ -4,10 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vreid_lite.losses import (Distance, batch_hard_triplet, cross_entropy_ls,
-                               identity_labels)
+from vreid_lite.models._registry import register_criterion
+from vreid_lite.models.losses import (Distance, batch_hard_triplet, cross_entropy_ls,
+                                      identity_labels)
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_criterion
 
 
 @register_criterion("mvan")

@@ -18,7 +18,7 @@ from vreid_lite.data.records import VIEWS
 from vreid_lite.models.backbones import build_backbone
 from vreid_lite.models.heads import GlobalAvgPool
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.output_memo import OutputMemo
+from vreid_lite.models._output_memo import OutputMemo
 
 MVAN_VIEWS: dict[int, tuple[str, ...]] = {3: ("front", "rear", "side"), 2: ("front", "rear")}
 """MVAN's viewpoint classes for V = 3 (VeRi-776) and V = 2 (VehicleID)."""
@@ -87,7 +87,7 @@ class VNet(nn.Module):
     is the 512-d feature, with ``aux["view_logits"]`` and ``aux["view_probs"]`` (B×V).
 
     While frozen it remembers its outputs on CPU inputs (``memo``, an
-    :class:`~vreid_lite.models.output_memo.OutputMemo`): models that share one frozen V-Net
+    :class:`~vreid_lite.models._output_memo.OutputMemo`): models that share one frozen V-Net
     and see the same batches compute each batch's viewpoint once. The memo is emptied when
     weights are loaded or the V-Net is frozen or unfrozen; change its weights any other way
     and call ``memo.clear()`` yourself.

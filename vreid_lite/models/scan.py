@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vreid_lite.losses import BaselineCriterion
+from vreid_lite.models.baseline import BaselineCriterion
 from vreid_lite.models.baseline import Baseline
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_criterion, register_model
+from vreid_lite.models._registry import register_criterion, register_model
 
 SAB_SQUASHES = ("affine", "relu")
 FUSIONS = ("product", "mean")

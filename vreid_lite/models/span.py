@@ -7,7 +7,7 @@ from torch import nn
 
 from vreid_lite.metrics import area_ratios
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_model
+from vreid_lite.models._registry import register_model
 from vreid_lite.models.span_masks import PARTS, SpanMaskNet
 from vreid_lite.models.span_parts import SpanPartNet
 

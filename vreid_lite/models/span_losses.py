@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from vreid_lite.data.records import VIEWS
-from vreid_lite.losses import batch_hard_triplet, cross_entropy_ls, identity_labels
+from vreid_lite.models.losses import batch_hard_triplet, cross_entropy_ls, identity_labels
 from vreid_lite.metrics import get_distance, pack_parts
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_criterion
+from vreid_lite.models._registry import register_criterion
 from vreid_lite.models.span_masks import PARTS, resize_masks
 
 VIEW_LABELS: dict[str, tuple[int, int, int]] = {

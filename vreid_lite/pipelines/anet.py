@@ -19,7 +19,7 @@ from vreid_lite.experiment import as_preset, fit_preset, train_model
 from vreid_lite.metrics.attributes import attribute_accuracies, attribute_labels
 from vreid_lite.models.anet import ANet
 from vreid_lite.models.anet_losses import ANetACCriterion, ANetCriterion
-from vreid_lite.models.registry import build_model
+from vreid_lite.models._registry import build_model
 
 RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
 """The metrics a Table 1 row records."""

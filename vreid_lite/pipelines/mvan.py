@@ -15,11 +15,11 @@ from vreid_lite.engine.device import choose_device, seed_everything
 from vreid_lite.engine.evaluate import extract_features
 from vreid_lite.engine.history import History
 from vreid_lite.experiment import as_preset, fit_preset
-from vreid_lite.losses import cross_entropy_ls
+from vreid_lite.models.losses import cross_entropy_ls
 from vreid_lite.models.mvan import MVAN
 from vreid_lite.models.mvan_criterion import MVANCriterion
 from vreid_lite.models.mvan_vnet import MVAN_VIEWS, ViewpointCriterion, VNet, mvan_view_targets
-from vreid_lite.models.registry import build_model
+from vreid_lite.models._registry import build_model
 
 RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
 """The metrics an ablation row records."""

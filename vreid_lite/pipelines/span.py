@@ -19,7 +19,7 @@ from vreid_lite.engine.history import History
 from vreid_lite.engine.optim import mixed_precision
 from vreid_lite.experiment import as_preset, fit_preset
 from vreid_lite.metrics import get_distance, mask_scores, summarize_mask_ious
-from vreid_lite.models.registry import build_criterion, build_model
+from vreid_lite.models._registry import build_criterion, build_model
 from vreid_lite.models.span import Span
 
 LOSS_COMBINATIONS: dict[str, dict[str, bool]] = {

@@ -1,7 +1,6 @@
 """``run_notebook``: execute a notebook with papermill into a new run folder."""
 from __future__ import annotations
 
-import ast
 import contextlib
 import logging
 import os
@@ -15,60 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vreid_lite.paths import REPO_ROOT, runs_home
+from vreid_lite.paths import runs_home
 from vreid_lite.runs.env import environment
 from vreid_lite.runs.folder import new_run_folder, set_status, write_json, write_text
+from vreid_lite.runs.parameters import check_parameters
 
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def resolve_notebook(notebook: str | os.PathLike) -> Path:
-    """A notebook path, or a name (``01_baseline``, ``01``) in the kit's ``notebooks/``."""
-    p = Path(notebook)
-    for candidate in (p, p.with_name(p.name + ".ipynb")):
-        if candidate.suffix == ".ipynb" and candidate.is_file():
-            return candidate.resolve()
-    if len(p.parts) == 1:
-        stem = p.name[:-6] if p.name.endswith(".ipynb") else p.name
-        matches = sorted(NOTEBOOKS_DIR.glob(f"{stem}*.ipynb"))
-        exact = [m for m in matches if m.stem == stem]
-        if exact or len(matches) == 1:
-            return (exact or matches)[0].resolve()
-    known = sorted(q.stem for q in NOTEBOOKS_DIR.glob("*.ipynb"))
-    raise FileNotFoundError(f"no notebook {os.fspath(notebook)!r}: not a .ipynb file, and not "
-                            f"a unique name in {NOTEBOOKS_DIR} (known: {known})")
-
-
-def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
-    """Names and default values of the ``parameters``-tagged cell (literal values; any other
-    expression is kept as its source text)."""
-    import nbformat
-
-    nb = nbformat.read(os.fspath(path), as_version=4)
-    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if not cells:
-        return {}
-    source = cells[0].source
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise ValueError(f"{path}: the parameters cell is not valid Python (line {exc.lineno}: "
-                         f"{exc.msg})") from None
-    defaults: dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
-        if isinstance(target, ast.Name):
-            try:
-                defaults[target.id] = ast.literal_eval(value)
-            except (ValueError, TypeError, SyntaxError):
-                defaults[target.id] = ast.get_source_segment(source, value)
-    return defaults
 
 
 class _KnownParameterNoise(logging.Filter):
@@ -125,21 +76,6 @@ def _kernel_manager_class():
             return cmd
 
     return ThisPythonKernelManager
-
-
-def check_parameters(notebook: str | os.PathLike,
-                     params: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
-    """The notebook's path and parameter defaults; ValueError naming the notebook if
-    ``params`` has a name its parameters cell does not declare, or ``run_dir``."""
-    source = resolve_notebook(notebook)
-    defaults = notebook_parameters(source)
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ValueError(f"{source}: no parameter named {', '.join(map(repr, unknown))}; its "
-                         f"parameters cell declares {sorted(defaults)}")
-    if "run_dir" in params:
-        raise ValueError("run_dir is chosen by run_notebook (the new run folder); do not pass it")
-    return source, defaults
 
 
 def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str | None = None,

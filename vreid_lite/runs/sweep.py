@@ -28,7 +28,8 @@ from typing import Any
 
 from vreid_lite.paths import runs_home
 from vreid_lite.runs.folder import jsonable
-from vreid_lite.runs.runner import notebook_parameters, resolve_notebook, run_notebook
+from vreid_lite.runs.parameters import notebook_parameters, parse_value, resolve_notebook
+from vreid_lite.runs.runner import run_notebook
 
 Runner = Callable[..., tuple[Path, bool]]
 """``runner(notebook, params, tag=, runs_dir=)`` → ``(run folder, ok)``, as ``run_notebook``."""
@@ -102,8 +103,7 @@ def split_values(text: str) -> list[str]:
 
 def parse_grid(specs: Iterable[str]) -> dict[str, list[Any]]:
     """``["lr=0.1,0.01", "size=[64,64],[96,96]"]`` → ``{"lr": [0.1, 0.01], "size": [[64, 64],
-    [96, 96]]}``; each value is parsed as a ``-p`` value is (``vreid_lite.cli.parse_value``)."""
-    from vreid_lite.cli import parse_value
+    [96, 96]]}``; each value is parsed as a ``-p`` value is (``runs.parameters.parse_value``)."""
 
     grid: dict[str, list[Any]] = {}
     for spec in specs:

@@ -4,10 +4,10 @@ Overlays are plain numpy and import at once; the widget classes import ipywidget
 first asked for (``from vreid_lite.viz import DatasetBrowser``).
 """
 from vreid_lite.viz.overlays import (MARK_COLOR, PART_COLORS, draw_boxes, overlay_heatmap,
-                                     overlay_mask, scale_boxes)
+                                     overlay_mask)
 
 __all__ = ["MARK_COLOR", "PART_COLORS", "DatasetBrowser", "draw_boxes", "overlay_heatmap",
-           "overlay_mask", "scale_boxes"]
+           "overlay_mask"]
 
 
 def __getattr__(name: str):

@@ -13,8 +13,10 @@ from PIL import Image
 from torch import nn
 
 from vreid_lite.data.records import DatasetError, ReIDDataset, Record
-from vreid_lite.metrics.attention import MarkShare, collect_maps, mark_attention_share
-from vreid_lite.viz.overlays import draw_boxes, overlay_heatmap, scale_boxes
+from vreid_lite.data.marks import load_marks, scale_boxes
+from vreid_lite.engine.maps import collect_maps
+from vreid_lite.metrics.attention import MarkShare, mark_attention_share
+from vreid_lite.viz.overlays import draw_boxes, overlay_heatmap
 
 SAB_FLOOR = 0.5
 """SAB weights live in [0.5, 1]: the mark share counts the attention above 0.5."""
@@ -81,8 +83,6 @@ class AttentionExplorer:
                      only_marked: bool = True, **options: Any) -> "AttentionExplorer":
         """An explorer over a split's records, with the dataset's ``marks.json`` when it has
         one (``only_marked``: keep the images showing a mark)."""
-        from vreid_lite.viz.dataset_browser import load_marks
-
         path = dataset.meta.get("marks_path")
         marks = load_marks(path) if path else {}
         records = dataset.split(split)

@@ -2,7 +2,6 @@
 viewpoints, with the ground-truth part masks and identity-mark boxes drawn over them."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -12,32 +11,12 @@ import numpy as np
 from PIL import Image
 
 from vreid_lite.data.records import VIEWS, DatasetError, ReIDDataset, Record
-from vreid_lite.viz.overlays import draw_boxes, overlay_mask, scale_boxes
+from vreid_lite.data.marks import load_marks, scale_boxes
+from vreid_lite.viz.overlays import draw_boxes, overlay_mask
 
 SPLITS = ("train", "query", "gallery")
 _VIEW_ORDER = {v: i for i, v in enumerate(VIEWS)}
 
-
-def load_marks(path: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """Read ``marks.json`` ({image name: [{"kind": str, "box": [x0, y0, x1, y1]}, …]})."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict):
-        raise DatasetError(f"{path}: expected an object {{image name: [marks]}}, "
-                           f"got {type(data).__name__}")
-    for name, marks in data.items():
-        if not isinstance(marks, list):
-            raise DatasetError(f"{path}: item {name!r}: expected a list of marks")
-        for i, mark in enumerate(marks):
-            box = mark.get("box") if isinstance(mark, dict) else None
-            if not (isinstance(box, list) and len(box) == 4
-                    and all(isinstance(v, (int, float)) for v in box)):
-                raise DatasetError(f"{path}: item {name!r} mark {i}: expected "
-                                   f"{{'kind': str, 'box': [x0, y0, x1, y1]}}, got {mark!r}")
-    return data
 
 
 class DatasetBrowser:

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from vreid_lite.data.marks import pixel_box
+
 from vreid_lite.data.records import FOREGROUND_LABEL, PART_LABELS
 
 PART_COLORS: dict[int, tuple[int, int, int]] = {
@@ -60,17 +62,6 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45,
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def pixel_box(box: Sequence[float], index: int) -> tuple[int, int, int, int]:
-    """``[x0, y0, x1, y1]`` rounded to whole pixels; a malformed or empty box (x1 <= x0 or
-    y1 <= y0) raises ``ValueError`` naming box ``index``."""
-    if len(box) != 4:
-        raise ValueError(f"box {index}: expected [x0, y0, x1, y1], got {list(box)}")
-    x0, y0, x1, y1 = (int(round(float(v))) for v in box)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"box {index}: expected x0 < x1 and y0 < y1, got {list(box)}")
-    return x0, y0, x1, y1
-
-
 def draw_boxes(image: np.ndarray, boxes: Iterable[Sequence[float]],
                color: Sequence[int] = MARK_COLOR, thickness: int = 1) -> np.ndarray:
     """Outline each box ``[x0, y0, x1, y1]`` (pixels, ``x1``/``y1`` exclusive) in ``color``.
@@ -101,14 +92,6 @@ def draw_boxes(image: np.ndarray, boxes: Iterable[Sequence[float]],
             if 0 <= x < w:
                 out[cy0:cy1, x] = rgb
     return out
-
-
-def scale_boxes(boxes: Iterable[Sequence[float]], from_size: tuple[int, int],
-                to_size: tuple[int, int]) -> list[list[float]]:
-    """Boxes drawn on a ``from_size`` (H, W) image mapped onto a ``to_size`` (H, W) resize."""
-    sy = to_size[0] / from_size[0]
-    sx = to_size[1] / from_size[1]
-    return [[b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy] for b in boxes]
 
 
 def overlay_heatmap(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5,

@@ -1,15 +1,14 @@
-"""Losses and the baseline criterion: label-smoothed cross-entropy + batch-hard triplet."""
+"""The losses every criterion shares: label-smoothed cross-entropy, batch-hard triplet, and the
+identity labels a criterion reads from a batch."""
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from vreid_lite.metrics import get_distance
 from vreid_lite.models.output import ReIDOutput
-from vreid_lite.models.registry import register_criterion
 
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -88,27 +87,3 @@ def identity_labels(output: ReIDOutput, batch: dict) -> torch.Tensor:
     if output.logits is None:
         raise ValueError("output has no logits: the model is in eval mode; call model.train()")
     return batch["pids"].to(output.logits.device)
-
-
-@register_criterion("baseline")
-class BaselineCriterion(nn.Module):
-    """``ce_weight``·CE(label smoothing) on ``output.logits`` + ``triplet_weight``·batch-hard
-    triplet on ``output.aux["feat"]``, labels ``batch["pids"]`` (contiguous 0-based ids).
-    Returns ``{"ce", "triplet", "total"}``."""
-
-    def __init__(self, ce_weight: float = 1.0, triplet_weight: float = 1.0,
-                 label_smoothing: float = 0.1, margin: float | None = 0.3,
-                 distance: str | Distance = "euclidean"):
-        super().__init__()
-        self.ce_weight = ce_weight
-        self.triplet_weight = triplet_weight
-        self.label_smoothing = label_smoothing
-        self.margin = margin
-        self.distance = distance
-
-    def forward(self, output: ReIDOutput, batch: dict) -> dict[str, torch.Tensor]:
-        pids = identity_labels(output, batch)
-        ce = cross_entropy_ls(output.logits, pids, self.label_smoothing)
-        triplet = batch_hard_triplet(output.aux["feat"], pids, self.margin, self.distance)
-        return {"ce": ce, "triplet": triplet,
-                "total": self.ce_weight * ce + self.triplet_weight * triplet}

@@ -1,14 +1,12 @@
 """Model and criterion registries: ``@register_model("name")`` / ``@register_criterion("name")``.
 
 ``build_model(name, num_classes, **options)`` and ``build_criterion(name, **options)`` look a
-name up after importing every module of ``vreid_lite.models`` and ``vreid_lite.losses``, so a
-new model file registers itself by being there.
+name up. ``vreid_lite/models/__init__.py`` imports every model module by name, so the list of
+models is in one place; a new model file is added to that list.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
 from typing import Callable, TypeVar
 
 from torch import nn
@@ -17,7 +15,6 @@ T = TypeVar("T", bound=Callable)
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 _CRITERIA: dict[str, Callable[..., Callable]] = {}
-_discovered = False
 
 
 def _register(table: dict, kind: str, name: str) -> Callable[[T], T]:
@@ -44,30 +41,16 @@ def register_criterion(name: str) -> Callable[[T], T]:
     return _register(_CRITERIA, "criterion", name)
 
 
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    import vreid_lite.models as package
-    for info in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{info.name}")
-    importlib.import_module("vreid_lite.losses")
-    _discovered = True
-
-
 def list_models() -> list[str]:
-    _discover()
     return sorted(_MODELS)
 
 
 def list_criteria() -> list[str]:
-    _discover()
     return sorted(_CRITERIA)
 
 
 def build_model(name: str, num_classes: int, **options) -> nn.Module:
     """Model ``name`` (see ``list_models()``) for ``num_classes`` training identities."""
-    _discover()
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {list_models()}")
     return _MODELS[name](num_classes=num_classes, **options)
@@ -75,7 +58,6 @@ def build_model(name: str, num_classes: int, **options) -> nn.Module:
 
 def build_criterion(name: str, **options) -> Callable:
     """Criterion ``name`` (see ``list_criteria()``), usually the model's own name."""
-    _discover()
     if name not in _CRITERIA:
         raise ValueError(f"unknown criterion {name!r}; expected one of {list_criteria()}")
     return _CRITERIA[name](**options)
@@ -84,7 +66,6 @@ def build_criterion(name: str, **options) -> Callable:
 def builder_options(kind: str, name: str) -> set[str]:
     """Keyword names the registered ``kind`` (``"model"`` or ``"criterion"``) builder ``name``
     declares; empty when it is not registered (its build call then reports the error)."""
-    _discover()
     table = {"model": _MODELS, "criterion": _CRITERIA}.get(kind)
     if table is None:
         raise ValueError(f"kind={kind!r}; expected 'model' or 'criterion'")

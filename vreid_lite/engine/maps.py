@@ -1,0 +1,72 @@
+"""A model's ``output.maps`` on a set of images, and the share of a map on identity marks."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from vreid_lite.data.dataset import ReIDImageDataset
+from vreid_lite.data.loaders import EvalLoader
+from vreid_lite.data.marks import image_size_of
+from vreid_lite.engine.device import choose_device
+from vreid_lite.metrics.attention import mark_attention_shares
+
+
+@torch.no_grad()
+def collect_maps(model: torch.nn.Module, images, image_size: tuple[int, int] | None = None,
+                 names: Sequence[str] | None = None, device: Any = "auto",
+                 batch_size: int = 64) -> dict[str, torch.Tensor]:
+    """``output.maps`` of ``model`` on every image, in order, as CPU float tensors (N×…).
+
+    ``images``: a ``ReIDImageDataset`` or records (decoded at ``image_size`` = (h, w)).
+    ``names``: the maps to keep (a name the model does not give raises ``KeyError``);
+    ``None`` keeps all. The model runs in eval mode and gets its previous mode back.
+    """
+    if not isinstance(images, ReIDImageDataset):
+        if image_size is None:
+            raise ValueError("collect_maps: records need an image_size (height, width)")
+        images = ReIDImageDataset(list(images), image_size=image_size, relabel=False,
+                                  progress=False)
+    dev = choose_device(device)
+    was_training = model.training
+    model.to(dev).eval()
+    parts: dict[str, list[torch.Tensor]] = {}
+    try:
+        for batch in EvalLoader(images, batch_size=batch_size, device=dev):
+            maps = model(batch["images"]).maps
+            for name in (maps if names is None else names):
+                if name not in maps:
+                    raise KeyError(f"the model gives no map {name!r}; it gives {sorted(maps)}")
+                parts.setdefault(name, []).append(maps[name].detach().float().cpu())
+    finally:
+        model.train(was_training)
+    return {name: torch.cat(chunks) for name, chunks in parts.items()}
+
+
+def model_mark_shares(model: torch.nn.Module, records: Sequence, marks: Mapping[str, list],
+                      image_size: tuple[int, int], name: str = "sab", floor: float = 0.5,
+                      device: Any = "auto", images=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(shares, chances)`` of ``model``'s map ``name`` on each record's visible marks.
+
+    ``marks``: image name → ``[{"kind", "box"}, …]`` (``marks.json``, boxes in the original
+    image's pixels). Every record must show a mark (select them with
+    :func:`records_with_marks`); one that does not raises ``ValueError`` naming it.
+    ``images``: the same records already decoded (a ``ReIDImageDataset``), to decode once
+    for several models.
+    """
+    records = list(records)
+    if not records:
+        raise ValueError("model_mark_shares: no records given")
+    for r in records:
+        if not marks.get(r.name):
+            raise ValueError(f"{r.name}: no visible mark in marks.json; expected records that "
+                             "show at least one (see records_with_marks)")
+    if images is not None and len(images) != len(records):
+        raise ValueError(f"images holds {len(images)} images for {len(records)} records; "
+                         "expected the same records, decoded")
+    heats = collect_maps(model, records if images is None else images, image_size,
+                         names=(name,), device=device)[name]
+    return mark_attention_shares(heats, [[m["box"] for m in marks[r.name]] for r in records],
+                                 [image_size_of(r.path) for r in records], floor)

@@ -1,0 +1,93 @@
+"""A notebook's parameters: finding the notebook, reading its ``parameters`` cell, checking
+names passed to it, and parsing ``-p NAME VALUE`` values."""
+from __future__ import annotations
+
+import ast
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from vreid_lite.paths import REPO_ROOT
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+_EXPONENT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
+
+
+def resolve_notebook(notebook: str | os.PathLike) -> Path:
+    """A notebook path, or a name (``01_baseline``, ``01``) in the kit's ``notebooks/``."""
+    p = Path(notebook)
+    for candidate in (p, p.with_name(p.name + ".ipynb")):
+        if candidate.suffix == ".ipynb" and candidate.is_file():
+            return candidate.resolve()
+    if len(p.parts) == 1:
+        stem = p.name[:-6] if p.name.endswith(".ipynb") else p.name
+        matches = sorted(NOTEBOOKS_DIR.glob(f"{stem}*.ipynb"))
+        exact = [m for m in matches if m.stem == stem]
+        if exact or len(matches) == 1:
+            return (exact or matches)[0].resolve()
+    known = sorted(q.stem for q in NOTEBOOKS_DIR.glob("*.ipynb"))
+    raise FileNotFoundError(f"no notebook {os.fspath(notebook)!r}: not a .ipynb file, and not "
+                            f"a unique name in {NOTEBOOKS_DIR} (known: {known})")
+
+
+def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
+    """Names and default values of the ``parameters``-tagged cell (literal values; any other
+    expression is kept as its source text)."""
+    nb = nbformat.read(os.fspath(path), as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        return {}
+    source = cells[0].source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ValueError(f"{path}: the parameters cell is not valid Python (line {exc.lineno}: "
+                         f"{exc.msg})") from None
+    defaults: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name):
+            try:
+                defaults[target.id] = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError):
+                defaults[target.id] = ast.get_source_segment(source, value)
+    return defaults
+
+
+def check_parameters(notebook: str | os.PathLike,
+                     params: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """The notebook's path and parameter defaults; ValueError naming the notebook if
+    ``params`` has a name its parameters cell does not declare, or ``run_dir``."""
+    source = resolve_notebook(notebook)
+    defaults = notebook_parameters(source)
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ValueError(f"{source}: no parameter named {', '.join(map(repr, unknown))}; its "
+                         f"parameters cell declares {sorted(defaults)}")
+    if "run_dir" in params:
+        raise ValueError("run_dir is chosen by run_notebook (the new run folder); do not pass it")
+    return source, defaults
+
+
+def parse_value(text: str):
+    """A ``-p NAME VALUE`` value as a YAML scalar (``3``, ``0.1``, ``true``, ``[64, 64]``,
+    ``text``); ``none`` and ``null`` are None."""
+    if text.strip().lower() in ("none", "null", "~"):
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+        return float(value)  # YAML 1.1 reads 1e-3 (no dot) as text; a number is meant
+    plain = (bool, int, float, str, list, dict)
+    return value if isinstance(value, plain) else text  # dates and the like stay text
