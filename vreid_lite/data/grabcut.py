@@ -25,6 +25,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from vreid_lite.atomic import atomic_open
+from vreid_lite.data.formats.common import read_image_list, require_dir
+from vreid_lite.data.formats.veri776 import SPLITS
 from vreid_lite.data.records import FOREGROUND_LABEL, PART_LABELS, DatasetError
 
 MASK_KINDS = ("veri776",)
@@ -130,9 +132,6 @@ def _jobs(kind: str, root: str) -> list[tuple[str, str]]:
                          f"made for {', '.join(MASK_KINDS)} (and synthetic sets in its layout), "
                          "whose reader picks up masks/<split>/<stem>.png. SPAN trains its masks "
                          "on VeRi-776 and reuses them elsewhere (§4.1).")
-    from vreid_lite.data.formats.common import read_image_list, require_dir
-    from vreid_lite.data.formats.veri776 import SPLITS
-
     require_dir(root, "a VeRi-776 tree (image_train/, name_train.txt, train_label.xml, ...)")
     jobs = []
     for folder, list_file, _, mask_folder in SPLITS.values():

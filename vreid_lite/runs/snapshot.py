@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from vreid_lite.paths import REPO_ROOT
+from vreid_lite.paths import REPO_ROOT, runs_home
 from vreid_lite.runs.folder import read_json, write_json
+from vreid_lite.runs.table import load_runs
 
 SNAPSHOT_DIR = REPO_ROOT / "results" / "quick_runs"
 """The committed snapshot of quick-preset runs that ``06_ablation_explorer`` falls back on."""
@@ -106,9 +107,6 @@ def runs_to_explore(runs_dir: str | os.PathLike | None = None,
     """``(runs, source)``: the runs of ``runs_dir`` (default: the runs folder) other than those
     of the notebooks in ``leave_out``, or, when it holds none, those of ``snapshot_dir``
     (default: ``results/quick_runs``); ``source`` says in words which was read."""
-    from vreid_lite.paths import runs_home
-    from vreid_lite.runs.table import load_runs
-
     def read(folder: Path):
         if not folder.is_dir():
             return None

@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from vreid_lite.paths import runs_home
+from vreid_lite.runs.ablations import ablation_table, variant_summary
+from vreid_lite.runs.claims import check_claims
 from vreid_lite.runs.folder import write_text
+from vreid_lite.runs.table import load_runs
 
 EXPLORER = "06_ablation_explorer"
 HTML_NAME = "ablation_explorer.html"
@@ -20,17 +23,12 @@ HEADLINE = ("mAP", "rank1", "rank5", "mINP")
 
 def write_summary(runs_dir: str | os.PathLike | None = None) -> Path:
     """Write ``<runs_dir>/summary.md`` (atomically) from the run folders there; return it."""
-    from vreid_lite.runs.table import load_runs
-
     root = Path(runs_dir) if runs_dir is not None else runs_home()
     runs = load_runs(root)
     return write_text(root / "summary.md", summary_markdown(runs, root))
 
 
 def summary_markdown(runs, root: Path) -> str:
-    from vreid_lite.runs.ablations import ablation_table, variant_summary
-    from vreid_lite.runs.claims import check_claims
-
     lines = ["# vreid_lite: summary of the runs", "",
              f"{len(runs)} run(s) in `{root.name}/`, written "
              f"{datetime.now().astimezone().isoformat(timespec='seconds')}.", ""]
