@@ -16,8 +16,9 @@ import time
 
 import torch
 
+from vreid_lite.config import get_preset
 from vreid_lite.engine import choose_device, fit, seed_everything
-from vreid_lite.experiment import as_preset, load_data, make_loaders
+from vreid_lite.experiment import load_data, make_loaders
 from vreid_lite.models import build_criterion, build_model
 
 
@@ -67,7 +68,7 @@ def main() -> None:
     parser.add_argument("--model", default="baseline")
     args = parser.parse_args()
 
-    preset = as_preset(args.preset)
+    preset = get_preset(args.preset)
     device = choose_device(args.device)
     seed_everything(0)
     data = load_data(preset)

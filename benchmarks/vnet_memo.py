@@ -15,7 +15,8 @@ import time
 
 import torch
 
-from vreid_lite.experiment import as_preset, load_data, make_loaders
+from vreid_lite.config import get_preset
+from vreid_lite.experiment import load_data, make_loaders
 from vreid_lite.pipelines.mvan import train_mvan
 
 
@@ -31,7 +32,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--variant", default="+GAM")
     args = parser.parse_args()
-    preset = as_preset("quick", args.epochs)
+    preset = get_preset("quick", epochs=args.epochs)
     data = load_data(preset, None, None)
     loader, num_classes = make_loaders(data, preset, "cpu", seed=0, progress=False)
     # the first row trains the V-Net, freezes it and fills its memo with this stream's batches

@@ -31,6 +31,13 @@ class TrainConfig:
     amp: bool = True                     # bf16 autocast on CUDA
     compile: bool = False
 
+    def fit_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``engine.fit`` this config sets (the loss settings go to
+        the criterion instead)."""
+        return {"epochs": self.epochs, "optimizer": self.optimizer, "lr": self.lr,
+                "weight_decay": self.weight_decay, "warmup_epochs": self.warmup_epochs,
+                "eval_every": self.eval_every, "amp": self.amp, "compile": self.compile}
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -84,3 +91,18 @@ def get_preset(name: str, **overrides: Any) -> Preset:
     if unknown:
         raise ValueError(f"unknown preset field(s) {sorted(unknown)}")
     return replace(preset, train=replace(preset.train, **t), data=replace(preset.data, **d), **top)
+
+
+def check_preset(preset: Any, caller: str) -> Preset:
+    """``preset`` when it is a ``Preset``; a name is resolved once, where a notebook or pipeline
+    starts (``get_preset``), so anywhere below that it is a mistake."""
+    if not isinstance(preset, Preset):
+        raise TypeError(f"{caller}: expected a Preset (get_preset({preset!r}) resolves a name), "
+                        f"got {type(preset).__name__}")
+    return preset
+
+
+def with_epochs(preset: Preset, epochs: int | None) -> Preset:
+    """``preset`` with ``epochs`` replacing its own when not None."""
+    check_preset(preset, "with_epochs")
+    return preset if epochs is None else replace(preset, train=replace(preset.train, epochs=epochs))

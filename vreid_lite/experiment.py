@@ -1,7 +1,6 @@
 """What a notebook calls to get data, loaders and a trained, evaluated model in a few lines."""
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from pathlib import Path
 from typing import Any
@@ -9,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vreid_lite.config import Preset, get_preset
+from vreid_lite.config import Preset, check_preset, get_preset, with_epochs
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.formats import load_dataset
 from vreid_lite.data.loaders import TrainLoader
@@ -25,25 +24,24 @@ from vreid_lite.models import build_criterion, build_model, builder_options
 
 
 def as_preset(preset: str | Preset, epochs: int | None = None) -> Preset:
-    """A preset by name (or as given), with ``epochs`` replacing its own when not None."""
+    """A preset by name (or as given), with ``epochs`` replacing its own when not None: what a
+    notebook or pipeline does once, where it starts. The functions below it take a ``Preset``."""
     if isinstance(preset, str):
         return get_preset(preset, epochs=epochs)
-    if epochs is not None:
-        preset = dataclasses.replace(preset, train=dataclasses.replace(preset.train, epochs=epochs))
-    return preset
+    return with_epochs(preset, epochs)
 
 
-def load_data(preset: str | Preset = "quick", data_root: str | Path | None = None,
+def load_data(preset: Preset, data_root: str | Path | None = None,
               kind: str | None = None, seed: int | None = None) -> ReIDDataset:
     """The preset's synthetic set (rendered on first use) when ``data_root`` is None, else the
     dataset at ``data_root`` read as ``kind`` (default: the preset's)."""
-    p = as_preset(preset)
+    p = check_preset(preset, "load_data")
     if data_root is None:
         return load_dataset("veri776", str(ensure_synthetic(p.data.recipe, seed=seed)))
     return load_dataset(kind or p.data.kind, str(data_root))
 
 
-def make_loaders(dataset: ReIDDataset, preset: str | Preset, device: str | torch.device = "auto",
+def make_loaders(dataset: ReIDDataset, preset: Preset, device: str | torch.device = "auto",
                  seed: int = 0, with_masks: bool = False, progress: bool = True):
     """``(train_loader, num_classes)``: the training split decoded at the preset's image size
     and served in P×K batches on ``device`` (sharded by rank under ``torchrun``).
@@ -51,7 +49,7 @@ def make_loaders(dataset: ReIDDataset, preset: str | Preset, device: str | torch
     The preset's ``bg_swap`` (mask-guided background swap, see ``TrainAugment``) reads the
     vehicle masks too; a training split without a mask for every image trains without it, and
     says so."""
-    p = as_preset(preset)
+    p = check_preset(preset, "make_loaders")
     bg_swap = p.data.bg_swap
     if bg_swap > 0 and not all(r.mask_path for r in dataset.train):
         missing = sum(not r.mask_path for r in dataset.train)
@@ -100,7 +98,7 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
 
 
 def fit_preset(model: nn.Module, criterion, loader, data: ReIDDataset,
-               preset: str | Preset = "quick", *, epochs: int | None = None,
+               preset: Preset, *, epochs: int | None = None,
                lr: float | None = None, device: str | torch.device = "auto", seed: int = 0,
                param_groups: list[dict] | None = None, distance: Any = "euclidean",
                evaluate_model: bool = True, checkpoint_dir: str | Path | None = None,
@@ -116,7 +114,7 @@ def fit_preset(model: nn.Module, criterion, loader, data: ReIDDataset,
     (query/gallery decoded once, or taken from ``image_sets``). Returns
     ``(history, metrics)``; ``metrics`` is empty when nothing was evaluated.
     """
-    p = as_preset(preset, epochs)
+    p = check_preset(preset, "fit_preset")
     dev = choose_device(device)
     labelled = evaluate_model and data.meta.get("protocol") != "none"
     latest: dict[str, Any] = {}
@@ -130,15 +128,13 @@ def fit_preset(model: nn.Module, criterion, loader, data: ReIDDataset,
                                distance=distance, image_sets=sets))
         return latest
 
-    history = fit(model, criterion, loader, epochs=p.train.epochs, optimizer=p.train.optimizer,
-                  lr=p.train.lr if lr is None else lr, weight_decay=p.train.weight_decay,
-                  param_groups=param_groups, warmup_epochs=p.train.warmup_epochs, device=dev,
-                  amp=p.train.amp, compile=p.train.compile,
-                  evaluate_fn=evaluate_fn if labelled else None,
-                  eval_every=p.train.eval_every, checkpoint_dir=checkpoint_dir, resume=resume,
-                  seed=seed, progress=progress)
+    options = p.train.fit_options()
+    options.update({k: v for k, v in {"epochs": epochs, "lr": lr}.items() if v is not None})
+    history = fit(model, criterion, loader, **options, param_groups=param_groups, device=dev,
+                  evaluate_fn=evaluate_fn if labelled else None, checkpoint_dir=checkpoint_dir,
+                  resume=resume, seed=seed, progress=progress)
     if labelled and not latest and distributed.rank() == 0:  # resumed after the last epoch
-        evaluate_fn(model, p.train.epochs)
+        evaluate_fn(model, options["epochs"])
     return history, dict(latest)
 
 

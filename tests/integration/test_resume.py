@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 import torch
 
+from vreid_lite.config import get_preset
 from vreid_lite.engine import evaluate, fit, seed_everything
 from vreid_lite.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from vreid_lite.experiment import load_data, make_loaders
@@ -15,7 +16,7 @@ EPOCHS = 2
 
 @pytest.fixture(scope="module")
 def data():
-    full = load_data("quick")  # cut down: resuming does not depend on the size of the set
+    full = load_data(get_preset("quick"))  # cut down: resuming does not depend on the size of the set
     train_ids = sorted({r.pid for r in full.train})[:16]
     test_ids = sorted({r.pid for r in full.query})[:15]
     return dataclasses.replace(
@@ -26,7 +27,7 @@ def data():
 
 def _train(data, checkpoint_dir, resume=False, log_fn=None):
     seed_everything(0)
-    loader, num_classes = make_loaders(data, "quick", "cpu", seed=0, progress=False)
+    loader, num_classes = make_loaders(data, get_preset("quick"), "cpu", seed=0, progress=False)
     model = build_model("baseline", num_classes, backbone="quick_net")
     history = fit(model, build_criterion("baseline"), loader, epochs=EPOCHS, lr=1e-3,
                   warmup_epochs=1, device="cpu", checkpoint_dir=checkpoint_dir, resume=resume,

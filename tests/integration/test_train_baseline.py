@@ -13,7 +13,7 @@ from vreid_lite.runs import record
 
 @pytest.fixture(scope="module")
 def data():
-    return load_data("quick")  # renders synth_quick into the data folder on first use
+    return load_data(get_preset("quick"))  # renders synth_quick into the data folder on first use
 
 
 def test_quick_baseline_learns(data, tmp_path):
@@ -40,5 +40,5 @@ def test_quick_baseline_learns(data, tmp_path):
 
 
 def test_load_data_reads_a_given_root(data):
-    again = load_data("quick", data_root=data.meta["root"], kind="veri776")
+    again = load_data(get_preset("quick"), data_root=data.meta["root"], kind="veri776")
     assert again.summary() == data.summary()

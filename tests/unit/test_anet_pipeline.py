@@ -4,10 +4,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vreid_lite.config import get_preset
 from vreid_lite.models import build_model
 from vreid_lite.models.anet_losses import ANetACCriterion, ANetCriterion
 from vreid_lite.pipelines.anet import (FREEZE, attribute_classes, step2_epochs, train_step1,
                                        train_step2)
+
+QUICK = get_preset("quick")
 
 
 def make_batch(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -56,13 +59,13 @@ def test_the_two_steps_train_what_they_should():
     model = make_model()
     loader = [make_batch(0), make_batch(1)]
     start = {k: v.clone() for k, v in model.state_dict().items()}
-    history, metrics = train_step1(model, loader, None, "quick", epochs=1, device="cpu",
+    history, metrics = train_step1(model, loader, None, QUICK, epochs=1, device="cpu",
                                    evaluate_model=False, progress=False)
     assert metrics == {} and {"ce_f", "triplet_g", "total"} <= set(history.names())
     after1 = {k: v.clone() for k, v in model.state_dict().items()}
     assert not torch.equal(after1["backbone.stem.0.weight"], start["backbone.stem.0.weight"])
 
-    history, _ = train_step2(model, loader, None, "quick", epochs=1, device="cpu",
+    history, _ = train_step2(model, loader, None, QUICK, epochs=1, device="cpu",
                              evaluate_model=False, progress=False)
     assert {"ac_id", "ac_tri"} <= set(history.names())
     after2 = model.state_dict()
@@ -77,10 +80,10 @@ def test_the_two_steps_train_what_they_should():
 def test_step2_needs_the_joint_module_and_a_known_freeze():
     van = build_model("anet", 4, backbone="quick_net", pretrained=False, joint=False)
     with pytest.raises(ValueError, match="joint=False"):
-        train_step2(van, [make_batch()], None, "quick", epochs=1, device="cpu",
+        train_step2(van, [make_batch()], None, QUICK, epochs=1, device="cpu",
                     evaluate_model=False, progress=False)
     with pytest.raises(ValueError, match="freeze='all'"):
-        train_step2(make_model(), [make_batch()], None, "quick", freeze="all")
+        train_step2(make_model(), [make_batch()], None, QUICK, freeze="all")
 
 
 def test_step2_defaults_to_the_papers_share_of_step1():
@@ -96,12 +99,11 @@ def test_attribute_classes_need_named_attributes():
 
 
 def test_train_anet_and_van_give_their_table1_rows(tmp_path):
-    from vreid_lite.config import get_preset
     from vreid_lite.data.records import ReIDDataset
     from vreid_lite.experiment import load_data, make_loaders
     from vreid_lite.pipelines.anet import TABLE1_ROWS, train_anet, train_van
 
-    full = load_data("quick")  # the synthetic set (rendered on first use)
+    full = load_data(get_preset("quick"))  # the synthetic set (rendered on first use)
     train_ids = sorted({r.pid for r in full.train})[:6]
     test_ids = sorted({r.pid for r in full.query})[:4]
     data = ReIDDataset([r for r in full.train if r.pid in train_ids],

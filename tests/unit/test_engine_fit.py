@@ -6,7 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vreid_lite.engine import History, fit
+from vreid_lite.engine import History, fit, seed_everything, train_one_epoch
+from vreid_lite.engine.optim import make_optimizer
+from vreid_lite.engine.schedule import build_scheduler
 from vreid_lite.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from vreid_lite.models.output import ReIDOutput
 
@@ -187,3 +189,20 @@ def test_resuming_with_another_epoch_count_warns(tmp_path):
     with pytest.warns(UserWarning, match="run of 1 epochs; continuing to 2"):
         _, history = run(epochs=2, checkpoint_dir=tmp_path, resume=True)
     assert [e["epoch"] for e in history.epochs] == [1, 2]
+
+
+def test_one_epoch_by_hand_matches_fit_for_one_epoch():
+    """``train_one_epoch`` is the whole of fit's step: the same seed gives the same weights."""
+    fitted, history = run(epochs=1, warmup_epochs=0, schedule="none", seed=0)
+    torch.manual_seed(0)
+    model, loader = TinyNet(), TinyLoader()
+    optimizer = make_optimizer("adam", model, None, None, 1e-2, 5e-4)
+    scheduler = build_scheduler(optimizer, total_steps=len(loader), warmup_steps=0,
+                                schedule="none")
+    seed_everything(0)  # fit seeds every generator with its seed before training
+    meter, images, last_lr = train_one_epoch(model, TinyCriterion(), loader, optimizer,
+                                             scheduler, device=torch.device("cpu"))
+    assert images == len(loader.pids) and last_lr == pytest.approx(1e-2)
+    assert meter.means()["ce"] == pytest.approx(history.series("ce")[0])
+    for mine, theirs in zip(model.state_dict().values(), fitted.state_dict().values()):
+        assert torch.equal(mine, theirs)

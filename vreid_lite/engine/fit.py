@@ -1,6 +1,8 @@
-"""``fit``: the training loop every notebook and every training stage uses."""
+"""``fit``: the training loop every notebook and every training stage uses, and
+``train_one_epoch``, the step it repeats."""
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -9,6 +11,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from vreid_lite.engine import distributed
 from vreid_lite.engine.checkpoint import (CHECKPOINT_NAME, load_checkpoint, restore_rng_states,
@@ -97,35 +100,17 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
 
     bar = None
     if progress and is_main:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch,
                    desc="fit", unit="step", dynamic_ncols=True)
     try:
         for epoch in range(start_epoch, epochs):
             if hasattr(train_loader, "set_epoch"):
                 train_loader.set_epoch(epoch)
-            step_model.train()
-            meter = LossMeter(epoch + 1, steps_per_epoch)
-            check_every = GPU_CHECK_EVERY if dev.type == "cuda" else 1
-            images_seen, last_lr, started = 0, opt.param_groups[0]["lr"], time.perf_counter()
-            for step, batch in enumerate(train_loader):
-                batch = _to_device(batch, dev, use_channels_last)
-                with autocast():
-                    losses = criterion(step_model(batch["images"]), batch)
-                meter.add(step, losses)
-                if (step + 1) % check_every == 0:
-                    meter.flush()  # raises FloatingPointError on a non-finite term
-                    if bar is not None:
-                        bar.set_postfix(epoch=epoch + 1, refresh=False,
-                                        **{k: f"{v:.3f}" for k, v in meter.means().items()})
-                last_lr = opt.param_groups[0]["lr"]
-                optimizer_step(losses["total"], opt, scaler, grad_clip)
-                scheduler.step()
-                images_seen += batch["images"].shape[0]
-                if bar is not None:
-                    bar.update(1)
-            meter.flush()
+            started = time.perf_counter()
+            meter, images_seen, last_lr = train_one_epoch(
+                step_model, criterion, train_loader, opt, scheduler, device=dev, epoch=epoch,
+                autocast=autocast, scaler=scaler, grad_clip=grad_clip,
+                channels_last=use_channels_last, bar=bar)
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
             elapsed = time.perf_counter() - started
@@ -160,6 +145,42 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
             bar.close()
     model.eval()
     return history
+
+
+def train_one_epoch(model: nn.Module, criterion: Callable, loader: Iterable,
+                    optimizer: torch.optim.Optimizer, scheduler, *, device: torch.device,
+                    epoch: int = 0, autocast: Callable = contextlib.nullcontext,
+                    scaler: torch.amp.GradScaler | None = None, grad_clip: float | None = None,
+                    channels_last: bool = False, bar=None) -> tuple[LossMeter, int, float]:
+    """One pass over ``loader``, one optimiser step per batch: move the batch to ``device``,
+    run the model, score its output with ``criterion``, record the loss terms, step.
+
+    ``autocast`` / ``scaler`` come from ``mixed_precision``; the learning rate follows
+    ``scheduler`` per step. Returns ``(meter, images_seen, last_lr)``: the epoch's mean loss
+    terms, the images trained on, and the learning rate of the last step.
+    """
+    model.train()
+    meter = LossMeter(epoch + 1, _steps_per_epoch(loader))
+    check_every = GPU_CHECK_EVERY if device.type == "cuda" else 1
+    images_seen, last_lr = 0, optimizer.param_groups[0]["lr"]
+    for step, batch in enumerate(loader):
+        batch = _to_device(batch, device, channels_last)
+        with autocast():
+            losses = criterion(model(batch["images"]), batch)
+        meter.add(step, losses)
+        if (step + 1) % check_every == 0:
+            meter.flush()  # raises FloatingPointError on a non-finite term
+            if bar is not None:
+                bar.set_postfix(epoch=epoch + 1, refresh=False,
+                                **{k: f"{v:.3f}" for k, v in meter.means().items()})
+        last_lr = optimizer.param_groups[0]["lr"]
+        optimizer_step(losses["total"], optimizer, scaler, grad_clip)
+        scheduler.step()
+        images_seen += batch["images"].shape[0]
+        if bar is not None:
+            bar.update(1)
+    meter.flush()
+    return meter, images_seen, last_lr
 
 
 def _steps_per_epoch(loader: Iterable) -> int:

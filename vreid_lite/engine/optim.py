@@ -37,8 +37,8 @@ def mixed_precision(amp: bool, device: torch.device):
     return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
 
 
-def optimizer_step(total: torch.Tensor, opt: torch.optim.Optimizer, scaler,
-                   grad_clip: float | None) -> None:
+def optimizer_step(total: torch.Tensor, opt: torch.optim.Optimizer, scaler=None,
+                   grad_clip: float | None = None) -> None:
     """Back-propagate ``total`` and step, clipping the gradient norm to ``grad_clip``."""
     opt.zero_grad(set_to_none=True)
     params = [p for g in opt.param_groups for p in g["params"]]

@@ -10,16 +10,17 @@ from typing import Any
 
 import torch
 
-from vreid_lite.config import Preset
+from vreid_lite.config import Preset, check_preset, with_epochs
 from vreid_lite.data.records import ReIDDataset
 from vreid_lite.engine.device import choose_device, seed_everything
 from vreid_lite.engine.evaluate import eval_image_sets, evaluate, extract_features
 from vreid_lite.engine.history import History
-from vreid_lite.experiment import as_preset, fit_preset, train_model
+from vreid_lite.experiment import fit_preset, train_model
 from vreid_lite.metrics.attributes import attribute_accuracies, attribute_labels
+from vreid_lite.models import build_model
 from vreid_lite.models.anet import ANet
 from vreid_lite.models.anet_losses import ANetACCriterion, ANetCriterion
-from vreid_lite.models._registry import build_model
+from vreid_lite.pipelines.stages import PipelineRun, stage_dir
 
 RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
 """The metrics a Table 1 row records."""
@@ -42,10 +43,6 @@ epochs 60, 120, 150) leaves step 2 at 10⁻³ of the initial rate for 60 epochs;
 epochs of the kit's presets that would leave the model where step 1 left it, so we use 0.1."""
 
 
-def _stage_dir(checkpoint_dir: str | Path | None, stage: str) -> Path | None:
-    return Path(checkpoint_dir) / stage if checkpoint_dir is not None else None
-
-
 def attribute_classes(data: ReIDDataset) -> dict[str, int]:
     """``num_colors`` and ``num_types`` (m_i) from ``data.meta``; an error when the dataset
     names no colours or types (CityFlow), since ANet needs both."""
@@ -59,11 +56,11 @@ def attribute_classes(data: ReIDDataset) -> dict[str, int]:
     return counts
 
 
-def build_anet(data: ReIDDataset, num_classes: int, preset: str | Preset = "quick",
+def build_anet(data: ReIDDataset, num_classes: int, preset: Preset,
                **options: Any) -> ANet:
     """``build_model("anet")`` on the preset's backbone with the dataset's attribute classes;
     ``options`` go to the builder (``joint``, ``attr_branch``, ``test_feature`` …)."""
-    p = as_preset(preset)
+    p = check_preset(preset, "build_anet")
     return build_model("anet", num_classes, **{"backbone": p.backbone,
                                                **attribute_classes(data), **options})
 
@@ -73,7 +70,7 @@ def _criterion_defaults(p: Preset) -> dict[str, Any]:
             "pattern_margin": p.train.triplet_margin}
 
 
-def train_step1(model: ANet, loader, data: ReIDDataset, preset: str | Preset = "quick", *,
+def train_step1(model: ANet, loader, data: ReIDDataset, preset: Preset, *,
                 criterion: ANetCriterion | None = None, epochs: int | None = None,
                 lr: float | None = None, device: str | torch.device = "auto", seed: int = 0,
                 evaluate_model: bool = True, checkpoint_dir: str | Path | None = None,
@@ -83,13 +80,13 @@ def train_step1(model: ANet, loader, data: ReIDDataset, preset: str | Preset = "
     ``ANetCriterion`` with the preset's label smoothing and margin). For VAN
     (``joint=False``) the same criterion gives L_VAN (Eq. 4). The checkpoint goes to
     ``checkpoint_dir/step1``. Returns ``(history, metrics of the model's test feature)``."""
-    p = as_preset(preset)
+    p = check_preset(preset, "train_step1")
     model.unfreeze()
     return fit_preset(model, criterion or ANetCriterion(**_criterion_defaults(p)), loader,
                       data, p, epochs=epochs, lr=lr, device=device, seed=seed,
                       param_groups=[{"params": model.trainable_parameters()}],
                       evaluate_model=evaluate_model,
-                      checkpoint_dir=_stage_dir(checkpoint_dir, "step1"), resume=resume,
+                      checkpoint_dir=stage_dir(checkpoint_dir, "step1"), resume=resume,
                       image_sets=image_sets, progress=progress)
 
 
@@ -98,7 +95,7 @@ def step2_epochs(step1_epochs: int) -> int:
     return max(1, round(step1_epochs * STEP2_SHARE))
 
 
-def train_step2(model: ANet, loader, data: ReIDDataset, preset: str | Preset = "quick", *,
+def train_step2(model: ANet, loader, data: ReIDDataset, preset: Preset, *,
                 criterion: ANetCriterion | None = None, epochs: int | None = None,
                 lr: float | None = None, freeze: str = "backbone+f",
                 device: str | torch.device = "auto", seed: int = 0,
@@ -113,7 +110,7 @@ def train_step2(model: ANet, loader, data: ReIDDataset, preset: str | Preset = "
         raise ValueError(f"freeze={freeze!r}; expected one of {sorted(FREEZE)}")
     if model.joint_module is None:
         raise ValueError("step 2 trains the Joint Module against f; VAN (joint=False) has none")
-    p = as_preset(preset)
+    p = check_preset(preset, "train_step2")
     model.freeze(FREEZE[freeze])
     return fit_preset(model, criterion or ANetACCriterion(**_criterion_defaults(p)), loader,
                       data, p,
@@ -121,7 +118,7 @@ def train_step2(model: ANet, loader, data: ReIDDataset, preset: str | Preset = "
                       lr=p.train.lr * STEP2_LR_FACTOR if lr is None else lr, device=device,
                       seed=seed, param_groups=[{"params": model.trainable_parameters()}],
                       evaluate_model=evaluate_model,
-                      checkpoint_dir=_stage_dir(checkpoint_dir, "step2"), resume=resume,
+                      checkpoint_dir=stage_dir(checkpoint_dir, "step2"), resume=resume,
                       image_sets=image_sets, progress=progress)
 
 
@@ -177,15 +174,12 @@ def row(metrics: dict[str, Any]) -> dict[str, float]:
 # ---------------------------------------------------------------- whole runs
 
 @dataclass
-class ANetRun:
+class ANetRun(PipelineRun):
     """What :func:`train_anet` / :func:`train_van` return. ``rows``: Table 1 rows this model
     gives; ``metrics``: per test feature, the full metrics after the last step;
     ``step1_metrics``: the same after step 1 (ANet only); ``attributes``: accuracies."""
 
-    model: ANet
-    history: History
     rows: dict[str, dict[str, float]]
-    metrics: dict[str, dict[str, Any]]
     attributes: dict[str, Any]
     step1_history: History | None = None
     step1_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -199,7 +193,7 @@ def _score_all(model: ANet, data: ReIDDataset, image_size, dev, sets):
     return metrics, attribute_scores(model, data, outputs), outputs
 
 
-def train_anet(data: ReIDDataset, loader, num_classes: int, preset: str | Preset = "quick", *,
+def train_anet(data: ReIDDataset, loader, num_classes: int, preset: Preset, *,
                epochs: int | None = None, ac_epochs: int | None = None,
                ac_lr: float | None = None, freeze: str = "backbone+f",
                device: str | torch.device = "auto", seed: int = 0,
@@ -210,7 +204,7 @@ def train_anet(data: ReIDDataset, loader, num_classes: int, preset: str | Preset
     default :func:`step2_epochs`; ``ac_lr``), score j after each: Table 1's
     "ANet(j) w/o AC" (after step 1) and "ANet(j)" (after step 2). ``criterion_options`` go to
     both criteria (``lam``, ``pattern_margin`` …; ``ac_mine_on`` to step 2's only)."""
-    p = as_preset(preset, epochs)
+    p = with_epochs(preset, epochs)
     dev = choose_device(device)
     sets = image_sets if image_sets is not None else eval_image_sets(data, p.data.image_size)
     seed_everything(seed)
@@ -227,11 +221,11 @@ def train_anet(data: ReIDDataset, loader, num_classes: int, preset: str | Preset
                              epochs=ac_epochs, lr=ac_lr, freeze=freeze, **common)
     metrics, attributes, _ = _score_all(model, data, p.data.image_size, dev, sets)
     rows = {"ANet(j) w/o AC": row(step1_metrics["j"]), "ANet(j)": row(metrics["j"])}
-    return ANetRun(model, history, rows, metrics, attributes, step1_history, step1_metrics,
+    return ANetRun(model, history, metrics, rows, attributes, step1_history, step1_metrics,
                    step1_state)
 
 
-def train_van(data: ReIDDataset, loader, num_classes: int, preset: str | Preset = "quick", *,
+def train_van(data: ReIDDataset, loader, num_classes: int, preset: Preset, *,
               epochs: int | None = None, attr_branch: str = "att",
               device: str | torch.device = "auto", seed: int = 0,
               criterion_options: dict | None = None, checkpoint_dir: str | Path | None = None,
@@ -239,7 +233,7 @@ def train_van(data: ReIDDataset, loader, num_classes: int, preset: str | Preset 
               progress: bool = True) -> ANetRun:
     """VAN alone (``joint=False``) trained with L_VAN (Eq. 4): Table 1's "VAN(f)" and
     "VAN(fa)" from one model (Table 2 compares ``attr_branch`` ``"att"`` and ``"fc"``)."""
-    p = as_preset(preset, epochs)
+    p = with_epochs(preset, epochs)
     dev = choose_device(device)
     sets = image_sets if image_sets is not None else eval_image_sets(data, p.data.image_size)
     seed_everything(seed)
@@ -250,11 +244,11 @@ def train_van(data: ReIDDataset, loader, num_classes: int, preset: str | Preset 
                              device=dev, seed=seed, checkpoint_dir=checkpoint_dir,
                              resume=resume, image_sets=sets, progress=progress)
     metrics, attributes, _ = _score_all(model, data, p.data.image_size, dev, sets)
-    return ANetRun(model, history, {"VAN(f)": row(metrics["f"]), "VAN(fa)": row(metrics["fa"])},
-                   metrics, attributes)
+    return ANetRun(model, history, metrics,
+                   {"VAN(f)": row(metrics["f"]), "VAN(fa)": row(metrics["fa"])}, attributes)
 
 
-def baseline_row(data: ReIDDataset, preset: str | Preset = "quick", *,
+def baseline_row(data: ReIDDataset, preset: Preset, *,
                  epochs: int | None = None, feat_dim: int = 512,
                  device: str | torch.device = "auto", seed: int = 0,
                  run_dir: str | Path | None = None, image_sets: dict | None = None,
@@ -262,7 +256,7 @@ def baseline_row(data: ReIDDataset, preset: str | Preset = "quick", *,
     """Table 1's "Baseline": the kit's baseline with the same f head as VAN (GAP → FC to
     ``feat_dim`` = s_f → BNNeck), no attribute design, scored on L2-normalised features
     (cosine distance, §4.2). Returns ``(model, history, row)``."""
-    p = as_preset(preset, epochs)
+    p = with_epochs(preset, epochs)
     model, history, _ = train_model("baseline", p, device=device, seed=seed, data=data,
                                     model_options={"embed_dim": feat_dim}, run_dir=run_dir,
                                     progress=progress)

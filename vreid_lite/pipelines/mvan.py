@@ -9,27 +9,24 @@ from typing import Any
 import torch
 from torch import nn
 
-from vreid_lite.config import Preset
+from vreid_lite.config import Preset, with_epochs
 from vreid_lite.data.records import ReIDDataset
 from vreid_lite.engine.device import choose_device, seed_everything
 from vreid_lite.engine.evaluate import extract_features
 from vreid_lite.engine.history import History
-from vreid_lite.experiment import as_preset, fit_preset
+from vreid_lite.experiment import fit_preset
+from vreid_lite.models import build_model
 from vreid_lite.models.losses import cross_entropy_ls
 from vreid_lite.models.mvan import MVAN
 from vreid_lite.models.mvan_criterion import MVANCriterion
 from vreid_lite.models.mvan_vnet import MVAN_VIEWS, ViewpointCriterion, VNet, mvan_view_targets
-from vreid_lite.models._registry import build_model
+from vreid_lite.pipelines.stages import PipelineRun, stage_dir
 
 RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
 """The metrics an ablation row records."""
 
 
-def _stage_dir(checkpoint_dir: str | Path | None, stage: str) -> Path | None:
-    return Path(checkpoint_dir) / stage if checkpoint_dir is not None else None
-
-
-def train_vnet(model: MVAN, loader, data: ReIDDataset, preset: str | Preset = "quick", *,
+def train_vnet(model: MVAN, loader, data: ReIDDataset, preset: Preset, *,
                epochs: int | None = None, lr: float | None = None,
                device: str | torch.device = "auto", seed: int = 0,
                checkpoint_dir: str | Path | None = None, resume: bool = False,
@@ -45,14 +42,14 @@ def train_vnet(model: MVAN, loader, data: ReIDDataset, preset: str | Preset = "q
                                 lr=lr, device=device, seed=seed,
                                 param_groups=[{"params": list(vnet.parameters())}],
                                 evaluate_model=False,
-                                checkpoint_dir=_stage_dir(checkpoint_dir, "vnet"),
+                                checkpoint_dir=stage_dir(checkpoint_dir, "vnet"),
                                 resume=resume, progress=progress)
     finally:
         vnet.freeze()
     return history
 
 
-def train_mnet(model: MVAN, loader, data: ReIDDataset, preset: str | Preset = "quick", *,
+def train_mnet(model: MVAN, loader, data: ReIDDataset, preset: Preset, *,
                criterion: nn.Module | None = None, epochs: int | None = None,
                lr: float | None = None, device: str | torch.device = "auto", seed: int = 0,
                checkpoint_dir: str | Path | None = None, resume: bool = False,
@@ -67,23 +64,20 @@ def train_mnet(model: MVAN, loader, data: ReIDDataset, preset: str | Preset = "q
     return fit_preset(model, criterion if criterion is not None else MVANCriterion(), loader,
                       data, preset, epochs=epochs, lr=lr, device=device, seed=seed,
                       param_groups=[{"params": model.mnet_parameters()}],
-                      checkpoint_dir=_stage_dir(checkpoint_dir, "mnet"), resume=resume,
+                      checkpoint_dir=stage_dir(checkpoint_dir, "mnet"), resume=resume,
                       image_sets=image_sets, progress=progress)
 
 
 @dataclass
-class MVANRun:
+class MVANRun(PipelineRun):
     """What :func:`train_mvan` returns."""
 
-    model: MVAN
-    history: History
-    metrics: dict[str, Any]
     vnet_history: History | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
 
 def train_mvan(variant: str, data: ReIDDataset, loader, num_classes: int,
-               preset: str | Preset = "quick", *, epochs: int | None = None,
+               preset: Preset, *, epochs: int | None = None,
                vnet_epochs: int | None = None, vnet_state: dict | None = None,
                vnet: VNet | None = None,
                device: str | torch.device = "auto", seed: int = 0,
@@ -98,7 +92,7 @@ def train_mvan(variant: str, data: ReIDDataset, loader, num_classes: int,
     it remembers: each batch's viewpoint is computed once on a CPU. ``model_options`` go
     to the builder (``num_views``, ``branch_after`` …), ``criterion_options`` to
     ``MVANCriterion``."""
-    p = as_preset(preset, epochs)
+    p = with_epochs(preset, epochs)
     dev = choose_device(device)
     seed_everything(seed)
     options = {"backbone": p.backbone, "variant": variant, **(model_options or {})}

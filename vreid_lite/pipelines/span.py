@@ -10,17 +10,18 @@ from typing import Any
 
 import torch
 
-from vreid_lite.config import Preset
+from vreid_lite.config import Preset, check_preset, with_epochs
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.data.records import FOREGROUND_LABEL, VIEWS, DatasetError, ReIDDataset, Record
 from vreid_lite.engine.device import choose_device, seed_everything
 from vreid_lite.engine.history import History
 from vreid_lite.engine.optim import mixed_precision
-from vreid_lite.experiment import as_preset, fit_preset
+from vreid_lite.experiment import fit_preset
 from vreid_lite.metrics import get_distance, mask_scores, summarize_mask_ious
-from vreid_lite.models._registry import build_criterion, build_model
+from vreid_lite.models import build_criterion, build_model
 from vreid_lite.models.span import Span
+from vreid_lite.pipelines.stages import PipelineRun, stage_dir
 
 LOSS_COMBINATIONS: dict[str, dict[str, bool]] = {
     "recon": {"use_area": False, "use_div": False},
@@ -65,11 +66,7 @@ def mask_training_set(data: ReIDDataset, per_view: int | None = None,
                        meta={**data.meta, "protocol": "none"})
 
 
-def _stage_dir(checkpoint_dir: str | Path | None, stage: str) -> Path | None:
-    return Path(checkpoint_dir) / stage if checkpoint_dir is not None else None
-
-
-def train_masks(model: Span, loader, data: ReIDDataset, preset: str | Preset = "quick", *,
+def train_masks(model: Span, loader, data: ReIDDataset, preset: Preset, *,
                 use_area: bool = True, use_div: bool = True, epochs: int | None = None,
                 lr: float | None = None, device: str | torch.device = "auto", seed: int = 0,
                 mask_options: dict | None = None, checkpoint_dir: str | Path | None = None,
@@ -86,14 +83,14 @@ def train_masks(model: Span, loader, data: ReIDDataset, preset: str | Preset = "
     try:
         history, _ = fit_preset(model.mask_net, criterion, loader, data, preset, epochs=epochs,
                                 lr=lr, device=device, seed=seed, evaluate_model=False,
-                                checkpoint_dir=_stage_dir(checkpoint_dir, "masks"),
+                                checkpoint_dir=stage_dir(checkpoint_dir, "masks"),
                                 resume=resume, progress=progress)
     finally:
         model.freeze_masks(True)
     return history
 
 
-def train_features(model: Span, loader, data: ReIDDataset, preset: str | Preset = "quick", *,
+def train_features(model: Span, loader, data: ReIDDataset, preset: Preset, *,
                    distance: str = "cpdm", epochs: int | None = None, lr: float | None = None,
                    device: str | torch.device = "auto", seed: int = 0,
                    checkpoint_dir: str | Path | None = None, resume: bool = False,
@@ -105,12 +102,12 @@ def train_features(model: Span, loader, data: ReIDDataset, preset: str | Preset 
     if not model.masks_frozen:
         raise ValueError("the mask network is still trainable; step two keeps SPAN fixed "
                          "(§3.4): call model.freeze_masks() or train_masks first")
-    p = as_preset(preset)
+    p = check_preset(preset, "train_features")
     criterion = build_criterion("span", distance=distance, label_smoothing=p.train.label_smoothing,
                                 margin=p.train.triplet_margin)
     return fit_preset(model, criterion, loader, data, p, epochs=epochs, lr=lr, device=device,
                       seed=seed, distance=distance,
-                      checkpoint_dir=_stage_dir(checkpoint_dir, "features"), resume=resume,
+                      checkpoint_dir=stage_dir(checkpoint_dir, "features"), resume=resume,
                       image_sets=image_sets, progress=progress)
 
 
@@ -169,18 +166,15 @@ def evaluate_masks(mask_net: torch.nn.Module, images: ReIDImageDataset,
 
 
 @dataclass
-class SpanRun:
+class SpanRun(PipelineRun):
     """What :func:`train_span` returns."""
 
-    model: Span
-    history: History
-    metrics: dict[str, Any]
     mask_history: History | None = None
     mask_iou: dict[str, float] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def train_span(data: ReIDDataset, loader, num_classes: int, preset: str | Preset = "quick", *,
+def train_span(data: ReIDDataset, loader, num_classes: int, preset: Preset, *,
                epochs: int | None = None, mask_epochs: int | None = None,
                mask_state: dict | None = None, combination: str = "full",
                mask_lr: float | None = None, distance: str | None = None,
@@ -202,7 +196,7 @@ def train_span(data: ReIDDataset, loader, num_classes: int, preset: str | Preset
     """
     if combination not in LOSS_COMBINATIONS:
         raise ValueError(f"combination={combination!r}; expected one of {list(LOSS_COMBINATIONS)}")
-    p = as_preset(preset, epochs)
+    p = with_epochs(preset, epochs)
     dev = choose_device(device)
     seed_everything(seed)
     options = {"backbone": p.backbone, **(model_options or {})}
@@ -235,7 +229,7 @@ class MaskVariant:
     history: History
 
 
-def train_mask_variants(model: Span, loader, data: ReIDDataset, preset: str | Preset = "quick",
+def train_mask_variants(model: Span, loader, data: ReIDDataset, preset: Preset,
                         *, combinations: tuple[str, ...] = tuple(LOSS_COMBINATIONS),
                         epochs: int | None = None, lr: float | None = None,
                         device: str | torch.device = "auto", seed: int = 0,
@@ -256,7 +250,7 @@ def train_mask_variants(model: Span, loader, data: ReIDDataset, preset: str | Pr
         model.mask_net.load_state_dict(start)
         history = train_masks(model, loader, data, preset, epochs=epochs, lr=lr, device=device,
                               seed=seed, mask_options=mask_options,
-                              checkpoint_dir=_stage_dir(checkpoint_dir, name),
+                              checkpoint_dir=stage_dir(checkpoint_dir, name),
                               progress=progress, **LOSS_COMBINATIONS[name])
         variants[name] = MaskVariant(copy.deepcopy(model.mask_net.state_dict()), history)
     if "full" in variants:
