@@ -9,8 +9,9 @@ import importlib
 from vreid_lite.viz.overlays import (MARK_COLOR, PART_COLORS, draw_boxes, overlay_heatmap,
                                      overlay_mask, scale_boxes)
 
-_LAZY = {"DatasetBrowser": "dataset_browser", "pca_2d": "projection",
-         "project_2d": "projection", "tsne_2d": "projection"}
+_LAZY = {"DatasetBrowser": "dataset_browser", "batch_figure": "batch_images",
+         "denormalize": "batch_images", "denormalize_to_uint8": "batch_images",
+         "pca_2d": "projection", "project_2d": "projection", "tsne_2d": "projection"}
 """Name → the module of ``vreid_lite.viz`` that defines it."""
 
 __all__ = ["MARK_COLOR", "PART_COLORS", "draw_boxes", "overlay_heatmap", "overlay_mask",
