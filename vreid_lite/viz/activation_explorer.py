@@ -6,7 +6,6 @@ query's id and camera are left out of the list, as the VeRi evaluation leaves th
 """
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,9 +15,15 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
+from vreid_lite.data.dataset import read_image
 from vreid_lite.data.records import Record
+from vreid_lite.data.transforms import normalize
+from vreid_lite.engine.device import choose_device
+from vreid_lite.metrics import compute_distmat
+from vreid_lite.viz.explorer import (Explorer, close_widgets, image_bytes, index_slider,
+                                     show_image)
 from vreid_lite.viz.overlays import overlay_heatmap
-from vreid_lite.viz.ranked_list import (STATUS_COLOURS, _as_numpy, _close_tree, classify_ranking,
+from vreid_lite.viz.ranked_list import (STATUS_COLOURS, checked_distmat, classify_ranking,
                                         load_thumbnail, rank_gallery)
 
 MapSource = Callable[[Sequence[Record]], dict[str, np.ndarray]]
@@ -32,17 +37,12 @@ class ModelMaps:
 
     def __init__(self, model: torch.nn.Module, image_size: tuple[int, int],
                  names: Sequence[str] = ("G", "G_reid"), device: str | torch.device = "auto"):
-        from vreid_lite.engine.device import choose_device
-
         self.model, self.image_size, self.names = model, tuple(image_size), tuple(names)
         self.device = choose_device(device)
         self._cache: dict[str, dict[str, np.ndarray]] = {}
 
     @torch.no_grad()
     def _compute(self, records: Sequence[Record]) -> None:
-        from vreid_lite.data.dataset import read_image
-        from vreid_lite.data.transforms import normalize
-
         arrays = [read_image(r.path, self.image_size, i) for i, r in enumerate(records)]
         images = normalize(torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous())
         was_training = self.model.training
@@ -66,7 +66,7 @@ class ModelMaps:
         return {n: np.stack([self._cache[r.path][n] for r in records]) for n in self.names}
 
 
-class ActivationExplorer:
+class ActivationExplorer(Explorer):
     """Pick a query (``.query``) and an overlay strength (``.alpha``); see the query and its
     top-``k`` gallery images, one column each: the image, then each map of ``map_names``
     overlaid (min-max normalised per image). Columns are bordered by status (green correct,
@@ -75,7 +75,7 @@ class ActivationExplorer:
     ``maps``: a :data:`MapSource` (``from_model`` uses :class:`ModelMaps`).
     ``current_ranking``: the shown ``(gallery index, status)`` pairs; ``current_maps``:
     ``{name: (k+1)×h×w}`` for the query then its top-k. ``render_static(i)`` draws the same
-    grid as a matplotlib figure.
+    grid as a matplotlib figure. Columns are drawn when the view is first shown.
     """
 
     def __init__(self, query_records: Sequence[Record], gallery_records: Sequence[Record],
@@ -84,17 +84,7 @@ class ActivationExplorer:
                  alpha: float = 0.5) -> None:
         self.query_records, self.gallery_records = list(query_records), list(gallery_records)
         nq, ng = len(self.query_records), len(self.gallery_records)
-        if nq == 0 or ng == 0:
-            raise ValueError("ActivationExplorer: needs at least one query and one gallery "
-                             "record")
-        self.distmat = _as_numpy(distmat, float)
-        if self.distmat.shape != (nq, ng):
-            raise ValueError(f"ActivationExplorer: distmat has shape {self.distmat.shape}; "
-                             f"expected ({nq}, {ng}) for {nq} queries and {ng} gallery records")
-        if not np.isfinite(self.distmat).all():
-            i, j = np.argwhere(~np.isfinite(self.distmat))[0]
-            raise ValueError(f"ActivationExplorer: distmat[{i}, {j}] = {self.distmat[i, j]}; "
-                             "expected finite distances")
+        self.distmat = checked_distmat(distmat, nq, ng, "ActivationExplorer")
         if k < 1:
             raise ValueError(f"ActivationExplorer: k must be >= 1, got {k}")
         if not map_names:
@@ -105,18 +95,15 @@ class ActivationExplorer:
         self.g_camids = np.array([r.camid for r in self.gallery_records], dtype=np.int64)
         self._thumbs: dict[str, np.ndarray] = {}
 
-        self.query = widgets.IntSlider(value=0, min=0, max=nq - 1, description="query",
-                                       continuous_update=False)
+        self.query = index_slider(nq, "query")
         self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05,
                                          description="overlay", continuous_update=False)
         self.summary = widgets.HTML()
         self.grid = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self._view = widgets.VBox([widgets.HBox([self.query, self.alpha]), self.summary,
-                                   self.grid])
-        self._drawn = False
-        self.query.observe(self.on_change, names="value")
-        self.alpha.observe(self.on_change, names="value")
-        self.summary.value = self._summary_html(self.query.value)
+        super().__init__(widgets.VBox([widgets.HBox([self.query, self.alpha]), self.summary,
+                                       self.grid]),
+                         controls=(self.query, self.alpha))
+        self.draw_summary()
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, query_records: Sequence[Record],
@@ -126,8 +113,6 @@ class ActivationExplorer:
                    device: str | torch.device = "auto", **options: Any) -> "ActivationExplorer":
         """Rank by the distances between query and gallery features; maps from ``model``
         (:class:`ModelMaps`); ``options`` go to the constructor (``k``, ``tile_height`` …)."""
-        from vreid_lite.metrics import compute_distmat
-
         distmat = compute_distmat(q_feats, g_feats, distance)
         return cls(query_records, gallery_records, distmat,
                    ModelMaps(model, image_size, map_names, device), map_names, **options)
@@ -171,36 +156,24 @@ class ActivationExplorer:
         return self.maps_for(self.query.value)
 
     @property
-    def widget(self) -> widgets.VBox:
-        """The whole view; tiles are drawn when first asked for."""
-        if not self._drawn:
-            self.refresh()
-        return self._view
-
-    @property
     def columns(self) -> tuple[widgets.Widget, ...]:
         """The columns on show: the query, then each retrieved image."""
         self.widget
         return self.grid.children
 
-    # ---- callbacks
-    def on_change(self, change: dict | None = None) -> None:
-        if self._drawn:
-            self.refresh()
-        else:
-            self.summary.value = self._summary_html(self.query.value)
+    # ---- drawing
+    def draw_summary(self) -> None:
+        self.summary.value = self._summary_html(self.query.value)
 
-    def refresh(self) -> None:
+    def draw(self) -> None:
         """Redraw the columns for the current query and overlay strength."""
-        self._drawn = True
         for column in self.grid.children:
-            _close_tree(column)
+            close_widgets(column)
         q = self.query.value
         self.grid.children = [self._column(images, status, caption)
                               for images, status, caption in self._panels(q)]
         self.summary.value = self._summary_html(q)
 
-    # ---- drawing
     def _summary_html(self, q: int) -> str:
         ranking = self.ranking(q)
         correct = sum(s == "correct" for _, s in ranking)
@@ -237,9 +210,7 @@ class ActivationExplorer:
         tiles = []
         for array in images:
             img = ImageOps.expand(Image.fromarray(array), border=4, fill=STATUS_COLOURS[status])
-            buf = io.BytesIO()
-            img.save(buf, format="JPEG", quality=85)
-            tiles.append(widgets.Image(value=buf.getvalue(), format="jpeg"))
+            tiles.append(widgets.Image(value=image_bytes(img, "jpeg"), format="jpeg"))
         label = caption.replace("\n", "<br>")
         return widgets.VBox([widgets.HTML(f"<div style='font-size:11px;line-height:1.2;color:"
                                           f"{STATUS_COLOURS[status]}'>{label}</div>"), *tiles],
@@ -256,12 +227,7 @@ class ActivationExplorer:
         for c, (images, status, caption) in enumerate(panels):
             for r, image in enumerate(images):
                 ax = axes[r][c]
-                ax.imshow(image)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                for spine in ax.spines.values():
-                    spine.set_color(STATUS_COLOURS[status])
-                    spine.set_linewidth(3)
+                show_image(ax, image, STATUS_COLOURS[status])
                 if r == 0:
                     ax.set_title(caption, fontsize=7, color=STATUS_COLOURS[status])
                 if c == 0:
@@ -270,8 +236,3 @@ class ActivationExplorer:
         fig.suptitle(f"query #{q} (id {rec.pid}) and its top-{cols - 1}: "
                      f"{', '.join(self.map_names)} activation maps", fontsize=9)
         return fig
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)

@@ -3,7 +3,6 @@ over the image, with the identity-mark boxes, and how its channel attention (CAB
 channel."""
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,13 +15,14 @@ from vreid_lite.data.records import DatasetError, ReIDDataset, Record
 from vreid_lite.data.marks import load_marks, scale_boxes
 from vreid_lite.engine.maps import collect_maps
 from vreid_lite.metrics.attention import MarkShare, mark_attention_share
+from vreid_lite.viz.explorer import Explorer, figure_png
 from vreid_lite.viz.overlays import draw_boxes, overlay_heatmap
 
 SAB_FLOOR = 0.5
 """SAB weights live in [0.5, 1]: the mark share counts the attention above 0.5."""
 
 
-class AttentionExplorer:
+class AttentionExplorer(Explorer):
     """One image, one model: the SAB map over the image and the CAB channel weights as bars.
 
     ``models``: name → model (e.g. ``{"untrained": …, "trained": …}``); each runs in eval mode
@@ -70,11 +70,10 @@ class AttentionExplorer:
         self.sort_channels = widgets.Checkbox(value=True, description="sort channels")
         self.caption = widgets.HTML()
         self.view = widgets.Image(format="png")
-        self.box = widgets.VBox([widgets.HBox([self.image, self.model]),
-                                 widgets.HBox([self.alpha, self.sort_channels]),
-                                 self.caption, self.view])
-        for control in (self.image, self.model, self.alpha, self.sort_channels):
-            control.observe(self.on_change, names="value")
+        super().__init__(widgets.VBox([widgets.HBox([self.image, self.model]),
+                                       widgets.HBox([self.alpha, self.sort_channels]),
+                                       self.caption, self.view]),
+                         controls=(self.image, self.model, self.alpha, self.sort_channels))
         self.refresh()
 
     @classmethod
@@ -90,11 +89,8 @@ class AttentionExplorer:
             records = [r for r in records if marks.get(r.name)]
         return cls(models, records, image_size, marks=marks, **options)
 
-    # ---- callbacks -------------------------------------------------------------------------
-    def on_change(self, change: dict | None = None) -> None:
-        self.refresh()
-
-    def refresh(self) -> None:
+    # ---- the view on show ------------------------------------------------------------------
+    def draw(self) -> None:
         """Recompute the state and redraw the view for the controls' current values."""
         index, name = self.image.value, self.model.value
         maps = self.maps(name, index)
@@ -103,9 +99,7 @@ class AttentionExplorer:
         self.current_share = self.share(name, index)
         self.overlay = self.overlay_image(index, self.current_sab)
         self._figure = None
-        buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=80)
-        self.view.value = buf.getvalue()
+        self.view.value = figure_png(self.figure)
         self.caption.value = self._caption(name, index)
 
     @property
@@ -114,15 +108,6 @@ class AttentionExplorer:
         if self._figure is None:
             self._figure = self.render_static(self.image.value, models=[self.model.value])
         return self._figure
-
-    def show(self):
-        """The widget box (display it, or leave it as a cell's last expression)."""
-        return self.box
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.box)
 
     # ---- state -----------------------------------------------------------------------------
     def maps(self, name: str, index: int) -> dict[str, np.ndarray]:

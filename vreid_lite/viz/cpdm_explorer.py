@@ -2,7 +2,6 @@
 per-part distances, the CPDM distance (Eq. 5) and the euclidean distance of the concatenation."""
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,12 +10,13 @@ import torch
 
 from vreid_lite.metrics import cpdm_distance, cpdm_weights, euclidean_distance
 from vreid_lite.models.span_parts import BRANCHES
+from vreid_lite.viz.explorer import Explorer, as_numpy, image_bytes, index_slider, show_image
 from vreid_lite.viz.mask_explorer import VIEW_COLORS, tint
 
 BRANCH_COLORS = {"global": "#7f7f7f", **{v: "#%02x%02x%02x" % c for v, c in VIEW_COLORS.items()}}
 
 
-class CPDMExplorer:
+class CPDMExplorer(Explorer):
     """Compare two images the way CPDM does.
 
     ``feats`` N×4×d (global, front, rear, side), ``areas`` N×4 (area ratios, global first),
@@ -41,7 +41,7 @@ class CPDMExplorer:
                              f"{tuple(self.feats.shape)}")
         if self.areas.shape != (n, len(BRANCHES)):
             raise ValueError(f"areas: expected {(n, len(BRANCHES))}, got {tuple(self.areas.shape)}")
-        images = images.detach().cpu().numpy() if torch.is_tensor(images) else np.asarray(images)
+        images = as_numpy(images)
         if images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
             images = images.transpose(0, 2, 3, 1)
         if images.shape[0] != n or images.ndim != 4 or images.dtype != np.uint8:
@@ -58,16 +58,13 @@ class CPDMExplorer:
         self.captions = list(captions) if captions is not None else [f"image {i}" for i in range(n)]
         self.current: dict[str, Any] = {}
 
-        self.first = widgets.IntSlider(value=0, min=0, max=n - 1, description="image a",
-                                       continuous_update=False)
-        self.second = widgets.IntSlider(value=1, min=0, max=n - 1, description="image b",
-                                        continuous_update=False)
+        self.first = index_slider(n, "image a")
+        self.second = index_slider(n, "image b", value=1)
         self.pictures = widgets.Image(format="png")
         self.table = widgets.HTML()
-        self.widget = widgets.VBox([widgets.HBox([self.first, self.second]),
-                                    widgets.HBox([self.pictures, self.table])])
-        for control in (self.first, self.second):
-            control.observe(self.on_change, names="value")
+        super().__init__(widgets.VBox([widgets.HBox([self.first, self.second]),
+                                       widgets.HBox([self.pictures, self.table])]),
+                         controls=(self.first, self.second))
         self.refresh()
 
     # ---- state
@@ -95,19 +92,12 @@ class CPDMExplorer:
                 image = tint(image, self.masks[index, i], VIEW_COLORS[view], alpha=0.45)
         return image
 
-    # ---- callbacks
-    def on_change(self, change: dict | None = None) -> None:
-        self.refresh()
-
-    def refresh(self) -> None:
-        from PIL import Image
-
+    # ---- drawing
+    def draw(self) -> None:
         self.current = c = self.compare(self.first.value, self.second.value)
         pair = np.concatenate([self.picture(c["a"]), self.picture(c["b"])], axis=1)
         pair = pair.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
-        buf = io.BytesIO()
-        Image.fromarray(pair).save(buf, format="PNG")
-        self.pictures.value = buf.getvalue()
+        self.pictures.value = image_bytes(pair)
         rows = "".join(
             f"<tr><td style='color:{BRANCH_COLORS[br]}'><b>{br}</b></td>"
             f"<td>{c['areas_a'][br]:.2f}</td><td>{c['areas_b'][br]:.2f}</td>"
@@ -120,7 +110,6 @@ class CPDMExplorer:
             f"CPDM (Eq. 5) <b>{c['cpdm']:.3f}</b> · euclidean on the concatenation "
             f"<b>{c['euclidean']:.3f}</b></div>")
 
-    # ---- drawing
     def render_static(self, a: int | None = None, b: int | None = None):
         """A matplotlib Figure: the two images, then area ratios and weights per branch, with
         both distances in the title."""
@@ -131,9 +120,7 @@ class CPDMExplorer:
         fig = Figure(figsize=(8.5, 2.4), layout="constrained")
         axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [1, 1, 1.6, 1.6]})
         for ax, key in zip(axes[:2], ("a", "b")):
-            ax.imshow(self.picture(c[key]))
-            ax.set_xticks([])
-            ax.set_yticks([])
+            show_image(ax, self.picture(c[key]))
             ax.set_title(f"{key}: {self.captions[c[key]]}", fontsize=7)
         x = np.arange(len(BRANCHES))
         width = 0.27
@@ -153,8 +140,3 @@ class CPDMExplorer:
         fig.suptitle(f"CPDM {c['cpdm']:.3f} · euclidean on the concatenation "
                      f"{c['euclidean']:.3f}", fontsize=9)
         return fig
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)

@@ -6,12 +6,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from vreid_lite.data.records import VIEWS, DatasetError, ReIDDataset, Record
 from vreid_lite.data.marks import load_marks, scale_boxes
+from vreid_lite.viz.explorer import Explorer, close_widgets, image_bytes
 from vreid_lite.viz.overlays import draw_boxes, overlay_mask
 
 SPLITS = ("train", "query", "gallery")
@@ -19,7 +19,7 @@ _VIEW_ORDER = {v: i for i, v in enumerate(VIEWS)}
 
 
 
-class DatasetBrowser:
+class DatasetBrowser(Explorer):
     """An identity's images as a grid of thumbnails, one tile per image (camera + view).
 
     Controls (ipywidgets; set ``.value`` to drive them): ``split``, ``identity`` (its options
@@ -45,7 +45,6 @@ class DatasetBrowser:
         self.current_records: list[Record] = []
         self.tiles: list[np.ndarray] = []
         self._figure = None
-        self._quiet = False
         self._thumbs: dict[str, tuple[np.ndarray, np.ndarray | None, tuple[int, int]]] = {}
         self._marks: dict[str, list[dict[str, Any]]] | None = None
 
@@ -59,14 +58,12 @@ class DatasetBrowser:
         self.caption = widgets.HTML()
         self.grid = widgets.GridBox(layout=widgets.Layout(
             grid_template_columns=f"repeat({columns}, max-content)", grid_gap="4px"))
-        self.box = widgets.VBox([
+        super().__init__(widgets.VBox([
             widgets.HBox([self.split, self.identity]),
             widgets.HBox([self.show_masks, self.show_marks, self.alpha]),
             self.caption, self.grid,
-        ])
+        ]), controls=(self.identity, self.show_masks, self.show_marks, self.alpha))
         self.split.observe(self.on_split_change, names="value")
-        for control in (self.identity, self.show_masks, self.show_marks, self.alpha):
-            control.observe(self.on_view_change, names="value")
         self.refresh()
 
     # ---- callbacks -------------------------------------------------------------------------
@@ -75,50 +72,35 @@ class DatasetBrowser:
         previous = self.identity.value
         options = self._id_options(change["new"])
         ids = [pid for _, pid in options]
-        self._quiet = True  # setting options selects the first one: redraw once, below
-        try:
+        with self.holding_changes():  # setting options selects the first one: redraw once, below
             self.identity.options = options
             self.identity.value = previous if previous in ids else (ids[0] if ids else None)
-        finally:
-            self._quiet = False
         self.refresh()
 
-    def on_view_change(self, change: dict) -> None:
-        if not self._quiet:
-            self.refresh()
-
-    def refresh(self) -> None:
+    def draw(self) -> None:
         """Redraw the tiles for the controls' current values."""
         import ipywidgets as widgets
 
         pid, split = self.identity.value, self.split.value
         self._figure = None
-        self._close_cells()
+        for cell in self.grid.children:
+            close_widgets(cell)     # a live kernel would otherwise keep the old tiles
+        self.grid.children = ()
         if pid is None:
             self.current_records, self.tiles = [], []
             self.caption.value = f"<i>no labelled identities in the {split} split</i>"
-            self.grid.children = ()
             return
         self.current_records = self.records_of(pid, split)
         self.tiles = [self.tile(r) for r in self.current_records[: self.max_tiles]]
         self.caption.value = self._title(pid, split, len(self.current_records))
         cells = []
         for rec, img in zip(self.current_records, self.tiles):
-            _, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-            image = widgets.Image(value=png.tobytes(), format="png",
+            image = widgets.Image(value=image_bytes(img), format="png",
                                   width=int(img.shape[1] * self.zoom),
                                   height=int(img.shape[0] * self.zoom))
             label = widgets.HTML(f"<small>{self._tile_label(rec)}</small>")
             cells.append(widgets.VBox([label, image]))
         self.grid.children = tuple(cells)
-
-    def _close_cells(self) -> None:
-        """Close the previous tiles' widgets so a live kernel does not keep them."""
-        for cell in self.grid.children:
-            for child in cell.children:
-                child.close()
-            cell.close()
-        self.grid.children = ()
 
     @property
     def figure(self):
@@ -127,10 +109,6 @@ class DatasetBrowser:
             self._figure = self._draw(self.identity.value, self.split.value,
                                       self.current_records, self.tiles)
         return self._figure
-
-    def show(self):
-        """The widget box (display it, or leave it as a cell's last expression)."""
-        return self.box
 
     # ---- drawing ---------------------------------------------------------------------------
     def records_of(self, pid: int, split: str) -> list[Record]:

@@ -2,7 +2,6 @@
 see its front, rear and side masks over the image, next to the ground-truth parts."""
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from vreid_lite.metrics.mask_iou import MASK_VIEWS, mask_ious
+from vreid_lite.viz.explorer import Explorer, as_numpy, image_bytes, index_slider, show_image
 from vreid_lite.viz.overlays import PART_COLORS, overlay_mask
 
 VIEW_COLORS = {v: PART_COLORS[i + 1] for i, v in enumerate(MASK_VIEWS)}
@@ -25,11 +25,7 @@ def tint(image: np.ndarray, mask: np.ndarray, color, alpha: float = 0.75) -> np.
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _as_numpy(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-
-
-class MaskExplorer:
+class MaskExplorer(Explorer):
     """Masks of several mask networks on the same images.
 
     ``images``: uint8 N×H×W×3 (or N×3×H×W); ``masks``: name → N×3×h×w predicted masks (front,
@@ -49,7 +45,7 @@ class MaskExplorer:
                  scale: int = 2) -> None:
         import ipywidgets as widgets
 
-        images = _as_numpy(images)
+        images = as_numpy(images)
         if images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
             images = images.transpose(0, 2, 3, 1)
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
@@ -59,13 +55,13 @@ class MaskExplorer:
             raise ValueError("masks: expected at least one name → N×3×h×w masks")
         self.masks = {}
         for name, m in masks.items():
-            m = torch.as_tensor(_as_numpy(m)).float()
+            m = torch.as_tensor(as_numpy(m)).float()
             if m.dim() != 4 or m.shape[:2] != (n, len(MASK_VIEWS)):
                 raise ValueError(f"masks[{name!r}]: expected {n}×3×h×w (front, rear, side), got "
                                  f"{tuple(m.shape)}")
             self.masks[name] = m
         if truth is not None:
-            truth = _as_numpy(truth)
+            truth = as_numpy(truth)
             truth = truth[:, 0] if truth.ndim == 4 else truth
             if truth.shape != (n, h, w):
                 raise ValueError(f"truth: expected label masks {(n, h, w)}, got {truth.shape}")
@@ -78,17 +74,16 @@ class MaskExplorer:
         self.current_iou: dict[str, float] = {}
         self.panels: list[tuple[str, np.ndarray]] = []
 
-        self.image = widgets.IntSlider(value=0, min=0, max=n - 1, description="image",
-                                       continuous_update=False)
+        self.image = index_slider(n, "image")
         self.combination = widgets.Dropdown(options=list(self.masks), description="losses")
         self.show_truth = widgets.Checkbox(value=truth is not None, description="ground truth",
                                            disabled=truth is None)
         self.caption = widgets.HTML()
         self.strip = widgets.Image(format="png")
-        self.widget = widgets.VBox([widgets.HBox([self.image, self.combination, self.show_truth]),
-                                    self.caption, self.strip])
-        for control in (self.image, self.combination, self.show_truth):
-            control.observe(self.on_change, names="value")
+        super().__init__(widgets.VBox([widgets.HBox([self.image, self.combination,
+                                                     self.show_truth]),
+                                       self.caption, self.strip]),
+                         controls=(self.image, self.combination, self.show_truth))
         self.refresh()
 
     # ---- state
@@ -124,26 +119,18 @@ class MaskExplorer:
             panels.append(("ground truth", overlay_mask(image, self.truth[index], alpha=0.6)))
         return panels
 
-    # ---- callbacks
-    def on_change(self, change: dict | None = None) -> None:
-        self.refresh()
-
-    def refresh(self) -> None:
+    # ---- drawing
+    def draw(self) -> None:
         i, name = self.image.value, self.combination.value
         self.current_masks = self.view_masks(i, name)
         self.current_iou = self.view_ious(i, name)
         self.panels = self.make_panels(i, name, self.show_truth.value)
         strip = np.concatenate([p for _, p in self.panels], axis=1)
         strip = strip.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(strip).save(buf, format="PNG")
-        self.strip.value = buf.getvalue()
+        self.strip.value = image_bytes(strip)
         self.caption.value = (f"<b>{self.captions[i]}</b> · masks of <b>{name}</b>: "
                               + " · ".join(title for title, _ in self.panels[1:]))
 
-    # ---- drawing
     def render_static(self, index: int | None = None,
                       combinations: Sequence[str] | None = None):
         """A matplotlib Figure: one row per combination (default: all), columns image,
@@ -158,16 +145,8 @@ class MaskExplorer:
         axes = fig.subplots(len(rows), cols, squeeze=False)
         for r, (name, panels) in enumerate(zip(names, rows)):
             for c, (title, img) in enumerate(panels):
-                ax = axes[r, c]
-                ax.imshow(img)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                ax.set_title(title, fontsize=7)
+                show_image(axes[r, c], img)
+                axes[r, c].set_title(title, fontsize=7)
             axes[r, 0].set_ylabel(name, fontsize=8)
         fig.suptitle(f"SPAN masks of {self.captions[index]}", fontsize=9)
         return fig
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)

@@ -7,43 +7,54 @@ are unknown (``camid < 0``, as in VehicleID) every same-id image is correct.
 """
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
 from vreid_lite.data.records import Record
+from vreid_lite.metrics import compute_distmat
+from vreid_lite.viz.explorer import (Explorer, as_numpy, close_widgets, image_bytes,
+                                     index_slider, show_image)
 
 STATUSES = ("correct", "wrong", "junk")
 STATUS_COLOURS = {"correct": "#2ca02c", "wrong": "#d62728", "junk": "#9e9e9e", "query": "#1f77b4"}
 
 
-def _as_numpy(values: Any, dtype: Any = None) -> np.ndarray:
-    if torch.is_tensor(values):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values, dtype=dtype)
-
-
 def rank_gallery(distances: Any) -> np.ndarray:
     """Gallery indices sorted by increasing distance (stable: ties keep gallery order)."""
-    return np.argsort(_as_numpy(distances, float), kind="stable")
+    return np.argsort(as_numpy(distances, float), kind="stable")
+
+
+def checked_distmat(distmat: Any, n_queries: int, n_gallery: int, owner: str) -> np.ndarray:
+    """``distmat`` as a float array, checked to hold a finite distance for every query (row)
+    and gallery record (column); errors name ``owner``."""
+    if n_queries == 0 or n_gallery == 0:
+        raise ValueError(f"{owner}: needs at least one query and one gallery record")
+    distmat = as_numpy(distmat, float)
+    if distmat.shape != (n_queries, n_gallery):
+        raise ValueError(f"{owner}: distmat has shape {distmat.shape}; expected ({n_queries}, "
+                         f"{n_gallery}) for {n_queries} queries and {n_gallery} gallery records")
+    if not np.isfinite(distmat).all():
+        i, j = np.argwhere(~np.isfinite(distmat))[0]
+        raise ValueError(f"{owner}: distmat[{i}, {j}] = {distmat[i, j]}; expected finite "
+                         "distances")
+    return distmat
 
 
 def classify_ranking(order: Sequence[int], q_pid: int, q_camid: int, g_pids: Sequence[int],
                      g_camids: Sequence[int]) -> list[str]:
     """Status (``"correct"``, ``"wrong"`` or ``"junk"``) of each gallery index in ``order``."""
-    g_pids = _as_numpy(g_pids, np.int64)
-    g_camids = _as_numpy(g_camids, np.int64)
+    g_pids = as_numpy(g_pids, np.int64)
+    g_camids = as_numpy(g_camids, np.int64)
     if g_pids.shape != g_camids.shape:
         raise ValueError(f"classify_ranking: {g_pids.size} gallery pids but {g_camids.size} "
                          "gallery camids")
     statuses = []
-    for position, g in enumerate(_as_numpy(order, np.int64).tolist()):
+    for position, g in enumerate(as_numpy(order, np.int64).tolist()):
         if not 0 <= g < g_pids.size:
             raise ValueError(f"classify_ranking: item {position} of the ranking is gallery index "
                              f"{g}; expected 0 <= index < {g_pids.size}")
@@ -78,13 +89,7 @@ def load_thumbnail(path: str, height: int) -> Image.Image:
     return img.resize((max(1, round(img.width * height / img.height)), height))
 
 
-def _close_tree(widget: widgets.Widget) -> None:
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    widget.close()
-
-
-class RankedListExplorer:
+class RankedListExplorer(Explorer):
     """Pick a query (``.query``) and a list length (``.k``); see its top-k gallery images.
 
     Tiles are bordered green (correct), red (wrong) or grey (junk, also drawn desaturated) and
@@ -92,54 +97,42 @@ class RankedListExplorer:
     ``(gallery index, status)`` pairs, ``current_ap`` the query's AP over the whole gallery;
     ``render_static(i)`` draws the same view as a matplotlib figure. The top-k slider reaches
     ``max(k, max_k)``, or the gallery size when that is smaller; tiles are ``tile_height``
-    pixels high.
+    pixels high. Tiles are drawn when the view is first shown: a notebook saves every tile
+    widget ever drawn, so none is drawn for a view that is never shown.
     """
 
     def __init__(self, query_records: Sequence[Record], gallery_records: Sequence[Record],
                  distmat: Any, q_pids: Sequence[int], g_pids: Sequence[int],
                  q_camids: Sequence[int], g_camids: Sequence[int], k: int = 10,
                  tile_height: int = 96, max_k: int = 50) -> None:
-        self.distmat = _as_numpy(distmat, float)
-        self.q_pids = _as_numpy(q_pids, np.int64)
-        self.g_pids = _as_numpy(g_pids, np.int64)
-        self.q_camids = _as_numpy(q_camids, np.int64)
-        self.g_camids = _as_numpy(g_camids, np.int64)
         self.query_records = list(query_records)
         self.gallery_records = list(gallery_records)
         nq, ng = len(self.query_records), len(self.gallery_records)
-        if self.distmat.shape != (nq, ng):
-            raise ValueError(f"RankedListExplorer: distmat has shape {self.distmat.shape}; "
-                             f"expected ({nq}, {ng}) for {nq} queries and {ng} gallery records")
+        self.distmat = checked_distmat(distmat, nq, ng, "RankedListExplorer")
+        self.q_pids = as_numpy(q_pids, np.int64)
+        self.g_pids = as_numpy(g_pids, np.int64)
+        self.q_camids = as_numpy(q_camids, np.int64)
+        self.g_camids = as_numpy(g_camids, np.int64)
         for name, values, n in (("q_pids", self.q_pids, nq), ("q_camids", self.q_camids, nq),
                                 ("g_pids", self.g_pids, ng), ("g_camids", self.g_camids, ng)):
             if values.shape != (n,):
                 raise ValueError(f"RankedListExplorer: {name} has shape {values.shape}; "
                                  f"expected ({n},)")
-        if nq == 0 or ng == 0:
-            raise ValueError("RankedListExplorer: needs at least one query and one gallery record")
-        if not np.isfinite(self.distmat).all():
-            i, j = np.argwhere(~np.isfinite(self.distmat))[0]
-            raise ValueError(f"RankedListExplorer: distmat[{i}, {j}] = {self.distmat[i, j]}; "
-                             "expected finite distances")
         if k < 1:
             raise ValueError(f"RankedListExplorer: k must be >= 1, got {k}")
         self.tile_height = tile_height
         self._thumbs: dict[tuple[str, bool], Image.Image] = {}
 
-        self.query = widgets.IntSlider(value=0, min=0, max=nq - 1, description="query",
-                                       continuous_update=False)
+        self.query = index_slider(nq, "query")
         self.k = widgets.IntSlider(value=min(k, ng), min=1, max=min(ng, max(k, max_k)),
                                    description="top-k", continuous_update=False)
         self.summary = widgets.HTML()
         self.query_tile = widgets.VBox()
         self.gallery = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self._view = widgets.VBox([
-            widgets.HBox([self.query, self.k]), self.summary,
-            widgets.HBox([self.query_tile, self.gallery])])
-        self._drawn = False
-        self.query.observe(self.on_change, names="value")
-        self.k.observe(self.on_change, names="value")
-        self.summary.value = self._summary_html(self.query.value)
+        super().__init__(widgets.VBox([widgets.HBox([self.query, self.k]), self.summary,
+                                       widgets.HBox([self.query_tile, self.gallery])]),
+                         controls=(self.query, self.k))
+        self.draw_summary()
 
     @classmethod
     def from_features(cls, query_records: Sequence[Record], gallery_records: Sequence[Record],
@@ -147,8 +140,6 @@ class RankedListExplorer:
                       **options: Any) -> "RankedListExplorer":
         """An explorer over the distances between query and gallery features (ids and cameras
         taken from the records); ``options`` go to the constructor (``k``, ``tile_height`` …)."""
-        from vreid_lite.metrics import compute_distmat
-
         distmat = compute_distmat(q_feats, g_feats, distance)
         return cls(query_records, gallery_records, distmat,
                    [r.pid for r in query_records], [r.pid for r in gallery_records],
@@ -183,31 +174,19 @@ class RankedListExplorer:
         return ranking_average_precision(self.ranking(self.query.value)[1])
 
     @property
-    def widget(self) -> widgets.VBox:
-        """The whole view; tiles are drawn when first asked for (a notebook saves every tile
-        widget ever drawn, so none is drawn for a view that is never shown)."""
-        if not self._drawn:
-            self.refresh()
-        return self._view
-
-    @property
     def tiles(self) -> tuple[widgets.Widget, ...]:
         """The gallery tiles on show (one per ranked item)."""
         self.widget  # draws the tiles on first use
         return self.gallery.children
 
-    # ---- callbacks
-    def on_change(self, change: dict | None = None) -> None:
-        if self._drawn:
-            self.refresh()
-        else:
-            self.summary.value = self._summary_html(self.query.value)
+    # ---- drawing
+    def draw_summary(self) -> None:
+        self.summary.value = self._summary_html(self.query.value)
 
-    def refresh(self) -> None:
+    def draw(self) -> None:
         """Redraw the summary and the tiles for the current query and k."""
-        self._drawn = True
         for tile in (*self.query_tile.children, *self.gallery.children):
-            _close_tree(tile)                # replaced tiles would otherwise live on
+            close_widgets(tile)              # replaced tiles would otherwise live on
         q = self.query.value
         rec = self.query_records[q]
         self.query_tile.children = [self._tile(rec, "query", f"query #{q}<br>id {rec.pid} · "
@@ -221,7 +200,6 @@ class RankedListExplorer:
         self.gallery.children = tiles
         self.summary.value = self._summary_html(q)
 
-    # ---- drawing
     def _summary_html(self, q: int) -> str:
         order, statuses = self.ranking(q)
         ap = ranking_average_precision(statuses)
@@ -248,10 +226,8 @@ class RankedListExplorer:
     def _tile(self, record: Record, status: str, caption: str) -> widgets.VBox:
         img = ImageOps.expand(self.thumbnail(record, status == "junk"), border=5,
                               fill=STATUS_COLOURS[status])
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=85)  # photos: a fraction of PNG's size
         return widgets.VBox([
-            widgets.Image(value=buf.getvalue(), format="jpeg"),
+            widgets.Image(value=image_bytes(img, "jpeg"), format="jpeg"),
             widgets.HTML(f"<div style='font-size:11px;line-height:1.2;"
                          f"color:{STATUS_COLOURS[status]}'>{caption}</div>")],
             layout=widgets.Layout(margin="2px"))
@@ -272,18 +248,8 @@ class RankedListExplorer:
             grec = self.gallery_records[g]
             panels.append((grec, status, f"#{rank + 1} id {grec.pid} c{grec.camid}\n{status}"))
         for ax, (record, status, label) in zip(axes, panels):
-            ax.imshow(self.thumbnail(record, status == "junk"))
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_color(STATUS_COLOURS[status])
-                spine.set_linewidth(4)
+            show_image(ax, self.thumbnail(record, status == "junk"), STATUS_COLOURS[status], 4)
             ax.set_title(label, fontsize=7, color=STATUS_COLOURS[status])
         ap_text = f"AP {100 * ap:.1f}%" if ap is not None else "AP undefined"
         fig.suptitle(f"query #{q} (id {rec.pid}): top-{k}, {ap_text}", fontsize=9)
         return fig
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)

@@ -5,7 +5,6 @@ the paper's figures beside it, the runs' training curves overlaid, and one run i
 values filter the runs, and colour the bars by value."""
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import math
@@ -19,6 +18,7 @@ import ipywidgets as widgets
 from vreid_lite.runs.ablations import ablation_table
 from vreid_lite.runs.histories import load_history
 from vreid_lite.runs.paper_numbers import paper_numbers
+from vreid_lite.viz.explorer import Explorer
 from vreid_lite.viz.run_plots import ablation_figure, curves_figure
 
 RUN_METRICS = "(run metrics)"
@@ -30,7 +30,7 @@ ENV_KEYS = ("device", "python", "torch", "torchvision", "cuda", "gpu_count", "us
 _NOT_SERIES = ("step", "stage", "epoch")
 
 
-class RunExplorer:
+class RunExplorer(Explorer):
     """Controls (ipywidgets; set ``.value`` to drive them): ``notebook``, ``table``,
     ``metric``, ``param`` and ``values`` (filter: runs whose ``param`` is one of ``values``),
     ``series`` (the curve drawn), ``run`` (the run in detail).
@@ -49,7 +49,6 @@ class RunExplorer:
         done = self.runs[self.runs["status"] == "succeeded"] if len(self.runs) else self.runs
         self.long = ablation_table(done) if len(done) else ablation_table(self.runs.iloc[0:0])
         self._histories: dict[str, Any] = {}
-        self._quiet = False
         self.selected = self.runs.iloc[0:0]
         self.rows = None
         self.paper_rows = None
@@ -70,13 +69,13 @@ class RunExplorer:
         self.bar_out = widgets.Output()
         self.curves_out = widgets.Output()
         self.detail_html = widgets.HTML()
-        self.box = widgets.VBox([
+        super().__init__(widgets.VBox([
             widgets.HBox([self.notebook, self.table, self.metric]),
             widgets.HBox([self.param, self.values]),
             self.caption, self.bar_out,
             self.series, self.curves_out,
             self.run, self.detail_html,
-        ])
+        ]))
         self.notebook.observe(self.on_notebook_change, names="value")
         self.param.observe(self.on_param_change, names="value")
         self.table.observe(self.on_table_change, names="value")
@@ -89,7 +88,7 @@ class RunExplorer:
     # ---- callbacks -------------------------------------------------------------------------
     def on_notebook_change(self, change: dict | None = None) -> None:
         """New notebook: list its tables and the parameters that vary across its runs."""
-        with self._hold():
+        with self.holding_changes():
             mine = self._notebook_runs()
             tables = list(dict.fromkeys(
                 self.long.loc[self.long["notebook"] == self.notebook.value, "table"]))
@@ -105,7 +104,7 @@ class RunExplorer:
     def on_param_change(self, change: dict) -> None:
         if self._quiet:
             return
-        with self._hold():
+        with self.holding_changes():
             self._set_values()
         self._filter()
         self.refresh()
@@ -135,22 +134,13 @@ class RunExplorer:
         if not self._quiet:
             self.draw_detail()
 
-    def refresh(self) -> None:
+    def draw(self) -> None:
         """Redraw every view for the controls' current values."""
         self.draw_bars()
         self._refresh_series()
         self.draw_curves()
         self._refresh_runs()
         self.draw_detail()
-
-    def show(self):
-        """The widget box (display it, or leave it as a cell's last expression)."""
-        return self.box
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.box)
 
     # ---- views -------------------------------------------------------------------------------
     def draw_bars(self) -> None:
@@ -244,7 +234,7 @@ class RunExplorer:
                              & (self.long["table"] == table)]
             metrics = list(dict.fromkeys(rows["metric"]))
         preferred = [m for m in ("mAP", "rank1", "mask_iou") if m in metrics]
-        with self._hold():
+        with self.holding_changes():
             previous = self.metric.value
             self.metric.options = metrics
             self.metric.value = previous if previous in metrics else (
@@ -289,7 +279,7 @@ class RunExplorer:
             for column in table.columns:
                 if column not in _NOT_SERIES and any(_number(v) for v in table[column]):
                     names[column] = None
-        with self._hold():
+        with self.holding_changes():
             previous = self.series.value
             self.series.options = list(names)
             self.series.value = previous if previous in names else (
@@ -298,21 +288,12 @@ class RunExplorer:
     def _refresh_runs(self) -> None:
         options = [(f"{Path(f).name} · {s}", f)
                    for f, s in zip(self.selected["folder"], self.selected["status"])]
-        with self._hold():
+        with self.holding_changes():
             previous = self.run.value
             self.run.options = options
             folders = [f for _, f in options]
             self.run.value = previous if previous in folders else (
                 folders[-1] if folders else None)
-
-    @contextlib.contextmanager
-    def _hold(self):
-        """Set several controls without each change redrawing."""
-        was, self._quiet = self._quiet, True
-        try:
-            yield
-        finally:
-            self._quiet = was
 
 
 def run_detail(folder: str | os.PathLike, link_base: str | os.PathLike) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 the global (GAM) and local (LAM) attention maps of every branch over the image."""
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
@@ -11,6 +10,7 @@ from matplotlib.figure import Figure
 
 from vreid_lite.data.transforms import normalize
 from vreid_lite.models.mvan_vnet import mvan_view_name
+from vreid_lite.viz.explorer import Explorer, figure_png, index_slider
 from vreid_lite.viz.overlays import overlay_heatmap
 
 MAP_KINDS = {"gam": "GAM  G (Eq. 15)", "lam": "LAM  L (Eq. 17)", "feature": "F̂ channel mean"}
@@ -18,7 +18,7 @@ MAP_KINDS = {"gam": "GAM  G (Eq. 15)", "lam": "LAM  L (Eq. 17)", "feature": "F̂
 neither GAM nor LAM."""
 
 
-class ViewpointExplorer:
+class ViewpointExplorer(Explorer):
     """One image of ``images`` (a ``ReIDImageDataset``) through an MVAN model with a V-Net.
 
     Controls (ipywidgets; set ``.value`` to drive them): ``index`` (which image), ``alpha``
@@ -45,16 +45,14 @@ class ViewpointExplorer:
         self.branch_names = tuple(model.branch_names)
         self._cache: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
-        self.index = widgets.IntSlider(value=index, min=0, max=len(images) - 1,
-                                       description="image", continuous_update=False)
+        self.index = index_slider(len(images), "image", value=index)
         self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05,
                                          description="map alpha", continuous_update=False)
         self.caption = widgets.HTML()
         self.picture = widgets.Image(format="png")
-        self.box = widgets.VBox([widgets.HBox([self.index, self.alpha]), self.caption,
-                                 self.picture])
-        self.index.observe(self.on_change, names="value")
-        self.alpha.observe(self.on_change, names="value")
+        super().__init__(widgets.VBox([widgets.HBox([self.index, self.alpha]), self.caption,
+                                       self.picture]),
+                         controls=(self.index, self.alpha))
         self.figure: Figure | None = None
         self.refresh()
 
@@ -87,36 +85,21 @@ class ViewpointExplorer:
         """Image ``index`` as the network sees it (before normalisation), H×W×3 uint8."""
         return self.images[index]["image"].permute(1, 2, 0).cpu().numpy()
 
-    # ---- callbacks --------------------------------------------------------------------------
-    def on_change(self, change: dict | None = None) -> None:
-        self.refresh()
-
-    def refresh(self) -> None:
+    # ---- drawing ----------------------------------------------------------------------------
+    def draw(self) -> None:
         """Recompute and redraw for the controls' current values."""
         i = self.index.value
         self.current_record = self.images.records[i]
         self.current_view = mvan_view_name(self.current_record.view, len(self.view_names))
         self.current_probs, self.current_maps = self.analyse(i)
         self.figure = self.render_static(i)
-        buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=80)
-        self.picture.value = buf.getvalue()
+        self.picture.value = figure_png(self.figure)
         best = self.view_names[int(np.argmax(self.current_probs))]
         probs = " · ".join(f"p({n}) = {p:.2f}" for n, p in zip(self.view_names,
                                                                self.current_probs))
         self.caption.value = (f"<b>{self.current_record.name}</b> · labelled "
                               f"{self.current_view or 'no class'} · predicted {best} · {probs}")
 
-    def show(self):
-        """The widget box (display it, or leave it as a cell's last expression)."""
-        return self.box
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.box)
-
-    # ---- drawing ----------------------------------------------------------------------------
     def render_static(self, index: int | None = None, alpha: float | None = None) -> Figure:
         """Image ``index``: the picture and a bar of p (top row), then one row per map kind
         with one panel per branch, titled with the branch's weight p_v."""
