@@ -1,4 +1,5 @@
-"""A model's ``output.maps`` on a set of images, and the share of a map on identity marks."""
+"""A model's ``output.maps`` on a set of images, and the share of a map's mass on identity marks
+and on the vehicle."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -6,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.loaders import EvalLoader
@@ -70,3 +72,33 @@ def model_mark_shares(model: torch.nn.Module, records: Sequence, marks: Mapping[
                          names=(name,), device=device)[name]
     return mark_attention_shares(heats, [[m["box"] for m in marks[r.name]] for r in records],
                                  [image_size_of(r.path) for r in records], floor)
+
+
+def map_mass_shares(model: torch.nn.Module, records: Sequence, marks: Mapping[str, list],
+                    image_size: tuple[int, int], names: Sequence[str],
+                    device: Any = "auto") -> dict[str, dict[str, float]]:
+    """For each map ``name`` of ``model``: the share of its mass (upsampled, negatives clipped)
+    on the vehicle (part mask > 0), averaged over ``records``, and, on the records that show a
+    mark, the share inside the mark boxes (:func:`metrics.mark_attention_shares`, NaN when
+    none does). Row ``"flat map (chance)"`` gives what a uniform map scores. Every record
+    needs a part mask."""
+    records = list(records)
+    images = ReIDImageDataset(records, image_size=image_size, relabel=False, with_masks=True,
+                              progress=False)
+    heats = collect_maps(model, images, names=tuple(names), device=device)
+    vehicle = (images.tensors()["masks"] > 0).float()
+    where = [i for i, r in enumerate(records) if marks.get(r.name)]
+    boxes = [[m["box"] for m in marks[records[i].name]] for i in where]
+    sizes = [image_size_of(records[i].path) for i in where]
+    rows, chance = {}, float("nan")
+    for name, heat in heats.items():
+        mass = F.interpolate(heat, size=image_size, mode="bilinear",
+                             align_corners=False).clamp_min(0)
+        on_vehicle = float(((mass * vehicle).flatten(1).sum(1) / mass.flatten(1).sum(1)).mean())
+        in_marks = float("nan")
+        if where:
+            shares, chances = mark_attention_shares(heat[where], boxes, sizes)
+            in_marks, chance = float(shares.mean()), float(chances.mean())
+        rows[name] = {"on the vehicle": on_vehicle, "in the marks": in_marks}
+    rows["flat map (chance)"] = {"on the vehicle": float(vehicle.mean()), "in the marks": chance}
+    return rows

@@ -34,6 +34,12 @@ LOSS_COMBINATIONS: dict[str, dict[str, bool]] = {
 RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
 """The metrics an ablation row records."""
 
+MASK_KEYS = ("iou/front", "iou/rear", "iou/side", "mask_iou",
+             "absent_area/front", "absent_area/rear", "absent_area/side",
+             "pooled_iou/front", "pooled_iou/rear", "pooled_iou/side", "pooled_mask_iou")
+"""What a Table 1 row records of :func:`evaluate_masks`: per-view and mean IoU, the mask area
+painted on views an image does not show, and the pooled IoU."""
+
 
 def view_balanced(records: list[Record], per_view: int | None = None,
                   seed: int = 0) -> list[Record]:
@@ -56,6 +62,13 @@ def view_balanced(records: list[Record], per_view: int | None = None,
     rng = random.Random(seed)
     keep = {id(r) for rs in present.values() for r in rng.sample(rs, n)}
     return [r for r in records if id(r) in keep]
+
+
+def first_of_each_view(records: list[Record], per_view: int = 3) -> list[Record]:
+    """The first ``per_view`` records of each viewpoint, view by view (a sample to look at);
+    the first ``per_view`` × the number of views when none has a viewpoint label."""
+    sample = [r for view in VIEWS for r in [r for r in records if r.view == view][:per_view]]
+    return sample or list(records[:per_view * len(VIEWS)])
 
 
 def mask_training_set(data: ReIDDataset, per_view: int | None = None,

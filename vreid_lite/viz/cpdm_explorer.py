@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.metrics import cpdm_distance, cpdm_weights, euclidean_distance
 from vreid_lite.models.span_parts import BRANCHES
+from vreid_lite.pipelines.span import predict_masks
 from vreid_lite.viz.explorer import Explorer, as_numpy, image_bytes, index_slider, show_image
 from vreid_lite.viz.mask_explorer import VIEW_COLORS, tint
+from vreid_lite.viz.ranked_list import RankedListExplorer
 
 BRANCH_COLORS = {"global": "#7f7f7f", **{v: "#%02x%02x%02x" % c for v, c in VIEW_COLORS.items()}}
 
@@ -68,6 +71,29 @@ class CPDMExplorer(Explorer):
         self.refresh()
 
     # ---- state
+    @classmethod
+    def from_ranking(cls, ranked: RankedListExplorer, query_index: int, q_features: dict,
+                     g_features: dict, mask_net: torch.nn.Module, image_size: tuple[int, int],
+                     k: int = 8, device: Any = "auto") -> "CPDMExplorer":
+        """One query of ``ranked`` and its top ``k`` gallery images (junk left out): their
+        part features and area ratios (``q_features`` / ``g_features``: an ``evaluate(…,
+        return_features=True)`` split, ``"embedding"`` N×4×d and ``"visibility"``), the masks
+        ``mask_net`` predicts on them, and captions with identity, camera and rank."""
+        order, statuses = ranked.ranking(query_index)
+        top = [int(i) for i, s in zip(order, statuses) if s != "junk"][:k]
+        query = ranked.query_records[query_index]
+        gallery = [ranked.gallery_records[i] for i in top]
+        images = ReIDImageDataset([query, *gallery], image_size=image_size, relabel=False,
+                                  progress=False)
+        feats = torch.cat([q_features["embedding"][query_index:query_index + 1],
+                           g_features["embedding"][top]])
+        areas = torch.cat([q_features["visibility"][query_index:query_index + 1],
+                           g_features["visibility"][top]])
+        masks = predict_masks(mask_net, images, device=device)["masks"].float()
+        captions = [f"query · id {query.pid} · c{query.camid}"]
+        captions += [f"#{rank + 1} · id {r.pid} · c{r.camid}" for rank, r in enumerate(gallery)]
+        return cls(feats, areas, images.tensors()["images"], masks=masks, captions=captions)
+
     def compare(self, a: int, b: int) -> dict[str, Any]:
         """The pair's area ratios, weights, part distances and both distances."""
         n = len(self.feats)

@@ -2,6 +2,7 @@
 see its front, rear and side masks over the image, next to the ground-truth parts."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,7 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vreid_lite.data.dataset import ReIDImageDataset
+from vreid_lite.data.records import Record
 from vreid_lite.metrics.mask_iou import MASK_VIEWS, mask_ious
+from vreid_lite.pipelines.span import predict_masks
 from vreid_lite.viz.explorer import Explorer, as_numpy, image_bytes, index_slider, show_image
 from vreid_lite.viz.overlays import PART_COLORS, overlay_mask
 
@@ -87,6 +91,26 @@ class MaskExplorer(Explorer):
         self.refresh()
 
     # ---- state
+    @classmethod
+    def from_variants(cls, mask_net: torch.nn.Module, states: Mapping[str, dict],
+                      records: Sequence[Record], image_size: tuple[int, int],
+                      device: Any = "auto", **options: Any) -> "MaskExplorer":
+        """The masks each state dict of ``mask_net`` (a loss combination → its trained
+        weights) predicts on ``records``, with the ground truth when every record has a part
+        mask; ``mask_net`` itself is left as it was. ``options`` go to the constructor."""
+        with_truth = all(r.mask_path for r in records)
+        images = ReIDImageDataset(list(records), image_size=image_size, relabel=False,
+                                  with_masks=with_truth, progress=False)
+        scratch = copy.deepcopy(mask_net)
+        masks = {}
+        for name, state in states.items():
+            scratch.load_state_dict(state)
+            masks[name] = predict_masks(scratch, images, device=device)["masks"].float()
+        tensors = images.tensors()
+        options.setdefault("captions", [f"{r.view} · id {r.pid}" for r in records])
+        return cls(tensors["images"], masks, truth=tensors["masks"] if with_truth else None,
+                   **options)
+
     def view_masks(self, index: int, combination: str) -> dict[str, np.ndarray]:
         """View → the mask of image ``index`` by ``combination``, resized to the image."""
         if not 0 <= index < len(self.images):
