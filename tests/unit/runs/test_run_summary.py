@@ -3,13 +3,14 @@ import json
 
 import nbformat
 import pytest
-from run_fakes import ablation_metrics, make_run
 
 from vreid_lite.cli import main
 from vreid_lite.runs import load_runs
 from vreid_lite.runs.histories import load_history
 from vreid_lite.runs.snapshot import snapshot_runs
 from vreid_lite.runs.summary import export_explorer_html, notebook_html, write_summary
+
+from ..run_fakes import ablation_metrics, make_run
 
 HISTORY = {"epochs": [{"epoch": 1, "total": 2.0}, {"epoch": 2, "total": 1.5, "mAP": 0.3}]}
 

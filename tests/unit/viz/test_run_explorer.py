@@ -3,14 +3,14 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from run_fakes import ablation_metrics, make_run  # noqa: E402
-
 from vreid_lite.runs import load_runs  # noqa: E402
 from vreid_lite.runs.ablations import ablation_table  # noqa: E402
 from vreid_lite.runs.claims import check_claims  # noqa: E402
 from vreid_lite.runs.paper_numbers import paper_numbers  # noqa: E402
 from vreid_lite.viz.run_explorer import NO_PARAM, RUN_METRICS, RunExplorer  # noqa: E402
 from vreid_lite.viz.run_plots import ablation_figure, claims_figure, curves_figure  # noqa: E402
+
+from ..run_fakes import ablation_metrics, make_run  # noqa: E402
 
 
 def _history(scale):

@@ -1,9 +1,10 @@
 """PCA and t-SNE projections to 2-D."""
 import pytest
 import torch
-from clustered_features import clustered
 
 from vreid_lite.viz.projection import pca_2d, project_2d, tsne_2d
+
+from .clustered_features import clustered
 
 
 def test_pca_shape_deterministic_and_first_axis_has_most_variance():

@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 import torch
-from clustered_features import clustered
 
 from vreid_lite.viz.plots import (batch_distance_figure, cmc_figure, embedding_figure,
                                   history_series, training_curves_figure)
+
+from .clustered_features import clustered
 
 
 def test_cmc_single_curve_points_in_percent_and_truncated():

@@ -2,12 +2,13 @@
 import json
 
 import pytest
-from run_fakes import ablation_metrics, make_run
 
 from vreid_lite.runs import load_runs
 from vreid_lite.runs.ablations import ablation_table, variant_summary
 from vreid_lite.runs.claims import CLAIMS, Claim, check_claims
 from vreid_lite.runs.paper_numbers import FIGURES, paper_numbers
+
+from ..run_fakes import ablation_metrics, make_run
 
 SCAN = next(c for c in CLAIMS if c.paper == "SCAN")
 
