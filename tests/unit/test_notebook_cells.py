@@ -1,11 +1,13 @@
 """The committed notebooks stay readable: short code cells, no markers nbval ignores, cell ids."""
 import json
+import statistics
 from pathlib import Path
 
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 MAX_LINES = 25
+MEDIAN_LINES = 8
 
 
 def code_lines(cell: dict) -> int:
@@ -24,6 +26,13 @@ def test_no_code_cell_is_longer_than_the_limit(path):
     long = [(i, code_lines(c)) for i, c in enumerate(cells)
             if c["cell_type"] == "code" and code_lines(c) > MAX_LINES]
     assert long == [], f"{path.name}: cells (index, lines) over {MAX_LINES} lines: {long}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_median_code_cell_is_short(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    median = statistics.median(code_lines(c) for c in cells if c["cell_type"] == "code")
+    assert median <= MEDIAN_LINES, f"{path.name}: median code cell {median} lines"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
