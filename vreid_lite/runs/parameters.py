@@ -63,10 +63,74 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
     return defaults
 
 
+def declared_types(path: str | os.PathLike) -> dict[str, str]:
+    """Each parameter's annotation as written in the ``parameters`` cell (``"int | None"``);
+    parameters without one are left out."""
+    nb = nbformat.read(os.fspath(path), as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        return {}
+    found = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            found[node.target.id] = ast.unparse(node.annotation)
+    return found
+
+
+_TYPES = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str),
+          "None": lambda v: v is None}
+
+
+def _matches(value: Any, annotation: str) -> bool:
+    """Whether ``value`` fits ``annotation`` (``int``, ``float``, ``str``, ``bool``, ``None``,
+    ``tuple[…]`` / ``list[…]`` as a sequence, and unions of them with ``|``); an annotation the
+    kit does not read accepts anything."""
+    for option in (part.strip() for part in annotation.split("|")):
+        base = option.split("[", 1)[0]
+        if base in ("tuple", "list"):
+            if isinstance(value, (tuple, list)):
+                return True
+        elif base not in _TYPES or _TYPES[base](value):
+            return True
+    return False
+
+
+def _range_error(name: str, value: Any) -> str | None:
+    """The ranges the kit enforces by name: ``epochs`` ≥ 1; other ``…_epochs`` ≥ 0 (0 skips
+    that stage); ``top_k`` ≥ 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    if name == "epochs" and value < 1:
+        return "expected at least 1"
+    if name.endswith("_epochs") and value < 0:
+        return "expected 0 or more"
+    if name == "top_k" and value < 1:
+        return "expected at least 1"
+    return None
+
+
+def check_values(source: Path, params: dict[str, Any]) -> None:
+    """ValueError naming the notebook, the parameter and the value when a value does not fit
+    the type its parameters cell declares, or the kit's range for it."""
+    types = declared_types(source)
+    for name, value in params.items():
+        annotation = types.get(name)
+        if annotation is not None and not _matches(value, annotation):
+            raise ValueError(f"{source.name}: parameter {name} = {value!r} "
+                             f"({type(value).__name__}); its parameters cell declares "
+                             f"{name}: {annotation}")
+        problem = _range_error(name, value)
+        if problem:
+            raise ValueError(f"{source.name}: parameter {name} = {value!r}: {problem}")
+
+
 def check_parameters(notebook: str | os.PathLike,
                      params: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     """The notebook's path and parameter defaults; ValueError naming the notebook if
-    ``params`` has a name its parameters cell does not declare, or ``run_dir``."""
+    ``params`` has a name its parameters cell does not declare, ``run_dir``, or a value that
+    does not fit its declared type or range (:func:`check_values`)."""
     source = resolve_notebook(notebook)
     defaults = notebook_parameters(source)
     unknown = sorted(set(params) - set(defaults))
@@ -75,6 +139,7 @@ def check_parameters(notebook: str | os.PathLike,
                          f"parameters cell declares {sorted(defaults)}")
     if "run_dir" in params:
         raise ValueError("run_dir is chosen by run_notebook (the new run folder); do not pass it")
+    check_values(source, params)
     return source, defaults
 
 

@@ -28,7 +28,8 @@ from typing import Any
 
 from vreid_lite.paths import runs_home
 from vreid_lite.runs.folder import jsonable
-from vreid_lite.runs.parameters import notebook_parameters, parse_value, resolve_notebook
+from vreid_lite.runs.parameters import (check_values, notebook_parameters, parse_value,
+                                        resolve_notebook)
 from vreid_lite.runs.runner import run_notebook
 
 Runner = Callable[..., tuple[Path, bool]]
@@ -174,6 +175,7 @@ def plan_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None
     runs = []
     for i, combo in enumerate(expand_grid(grid)):
         overrides = {**params, **combo}
+        check_values(source, overrides)
         full = {k: v for k, v in {**defaults, **overrides}.items() if k != "run_dir"}
         runs.append(SweepRun(i, overrides, full, run_key(source.stem, full)))
     return source, runs
