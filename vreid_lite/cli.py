@@ -185,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:  # DatasetError is a ValueError
         print(f"vreid: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a read-only or misplaced runs folder …
+        print(f"vreid: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM during a run (see runs.runner)
         print("vreid: interrupted", file=sys.stderr)
         return 130

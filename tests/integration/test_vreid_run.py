@@ -92,7 +92,7 @@ def test_terminated_run_is_closed_as_failed_not_left_running(tmp_path):
     status = None
     while time.time() < deadline:  # wait until papermill is executing the sleeping cell
         folders = list(runs.glob("*-slow")) if runs.exists() else []
-        executed = folders and (folders[0] / "slow.ipynb").exists()
+        executed = folders and (folders[0] / ".partial-slow.ipynb").exists()  # being saved
         if executed:
             status = folders[0] / "status"
             break
@@ -105,6 +105,8 @@ def test_terminated_run_is_closed_as_failed_not_left_running(tmp_path):
     assert status.read_text().strip() == "failed"
     assert "interrupted" in (status.parent / "error.txt").read_text()
     assert "vreid: interrupted" in err
+    assert (status.parent / "slow.ipynb").is_file()  # kept whole, under its own name
+    assert not (status.parent / ".partial-slow.ipynb").exists()
 
 
 def test_several_notebooks_run_in_order_and_a_failure_does_not_stop_the_rest(tmp_path):

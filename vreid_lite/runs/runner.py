@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -78,6 +80,40 @@ def _kernel_manager_class():
     return ThisPythonKernelManager
 
 
+def _keep_whole_notebook(partial: Path, output: Path) -> str | None:
+    """Rename the executed notebook to its name when it is whole JSON; otherwise remove it (a
+    full disk leaves it cut off) and return why, for ``error.txt``."""
+    if not partial.exists():
+        return None
+    try:
+        json.loads(partial.read_text(encoding="utf-8"))
+        os.replace(partial, output)
+        return None
+    except (OSError, ValueError) as exc:
+        partial.unlink(missing_ok=True)
+        return f"the executed notebook could not be written whole ({exc}); it was removed\n"
+
+
+def _close_run(folder: Path, info: dict, started: float, ok: bool, error: str | None) -> None:
+    """The run's last records: ``error.txt``, then ``status``, then the finish time in
+    ``run.json``. Each is tried even when an earlier one fails (a full disk), and the first
+    failure is raised afterwards, so the caller learns of it."""
+    finished = time.time()
+    info.update(finished=datetime.fromtimestamp(finished).astimezone().isoformat(
+        timespec="seconds"), duration_s=round(finished - started, 3))
+    steps = [lambda: write_text(folder / "error.txt", error) if error is not None else None,
+             lambda: set_status(folder, "succeeded" if ok else "failed"),
+             lambda: write_json(folder / "run.json", info)]
+    failure = None
+    for step in steps:
+        try:
+            step()
+        except OSError as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
 def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str | None = None,
                  runs_dir: str | os.PathLike | None = None, kernel_name: str | None = None,
                  progress: bool = True) -> tuple[Path, bool]:
@@ -97,7 +133,8 @@ def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str |
     folder = new_run_folder(runs_dir if runs_dir is not None else runs_home(), source.stem, tag)
     started = time.time()
     info = {"notebook": str(source), "stem": source.stem, "tag": tag,
-            "started": datetime.fromtimestamp(started).astimezone().isoformat(timespec="seconds")}
+            "started": datetime.fromtimestamp(started).astimezone().isoformat(timespec="seconds"),
+            "host": socket.gethostname(), "pid": os.getpid()}
     write_json(folder / "params.json", {k: v for k, v in {**defaults, **params}.items()
                                         if k != "run_dir"})
     write_json(folder / "env.json", environment())
@@ -105,11 +142,13 @@ def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str |
     set_status(folder, "running")
 
     extra = {} if kernel_name is not None else {"kernel_manager_class": _kernel_manager_class()}
+    output = folder / source.name
+    partial = folder / f".partial-{source.name}"  # papermill saves as it goes: not whole yet
     ok, error = False, None
     try:
         with _quiet_parameter_checks(), _terminate_as_interrupt():
             papermill.execute_notebook(
-                str(source), str(folder / source.name),
+                str(source), str(partial),
                 parameters={**params, "run_dir": str(folder)},
                 kernel_name=kernel_name or "python3", language="python", cwd=str(source.parent),
                 progress_bar=progress, **extra)
@@ -121,14 +160,13 @@ def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str |
     except KeyboardInterrupt:
         error = "interrupted\n"
         raise
-    except Exception:  # the kernel died, could not start, …: the run failed, say why
+    except Exception:  # the kernel died, could not start, the disk filled …: say why
         error = traceback.format_exc()
     finally:
-        finished = time.time()
-        info.update(finished=datetime.fromtimestamp(finished).astimezone().isoformat(
-            timespec="seconds"), duration_s=round(finished - started, 3))
-        write_json(folder / "run.json", info)
-        if error is not None:
-            write_text(folder / "error.txt", error)
-        set_status(folder, "succeeded" if ok else "failed")
+        kept = _keep_whole_notebook(partial, output)
+        if kept is not None and ok:
+            ok, error = False, kept
+        elif kept is not None:
+            error = (error or "") + "\n" + kept
+        _close_run(folder, info, started, ok, error)
     return folder, ok

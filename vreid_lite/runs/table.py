@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ def load_runs(path: str | os.PathLike | None = None):
     ``param.<name>`` for each parameter, and the metrics of ``metrics.json`` (scalars as
     numbers, nested dicts flattened as ``a.b``, lists such as ``cmc`` kept as lists).
     Folders without ``params.json`` are skipped with a warning naming them. ``path`` may also
-    be a single run folder.
+    be a single run folder. ``status`` is ``stale`` for a run still marked ``running`` whose
+    process is gone (:func:`run_status`).
     """
     import pandas as pd
 
@@ -47,6 +49,27 @@ def load_runs(path: str | os.PathLike | None = None):
     return frame[columns + [c for c in frame.columns if c not in columns]]
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def run_status(status: str | None, run: dict[str, Any]) -> str | None:
+    """``status`` as written, except a ``running`` run whose process (``run.json``'s ``pid``,
+    on this ``host``) is gone: ``stale``, a run that died without closing its folder (a kill
+    -9, a crash of the machine). A run started on another host is taken at its word."""
+    if status != "running" or not isinstance(run.get("pid"), int):
+        return status
+    if run.get("host") != socket.gethostname() or _process_alive(run["pid"]):
+        return status
+    return "stale"
+
+
 def _row(folder: Path) -> dict[str, Any]:
     params = read_json(folder / "params.json")
     run = read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
@@ -60,8 +83,8 @@ def _row(folder: Path) -> dict[str, Any]:
         "tag": run.get("tag"),
         "time": run.get("started") or (
             f"{named['time'][:8]}T{named['time'][9:]}" if named else None),
-        "status": (status_file.read_text(encoding="utf-8").strip()
-                   if status_file.is_file() else None),
+        "status": run_status(status_file.read_text(encoding="utf-8").strip()
+                             if status_file.is_file() else None, run),
         "device": env.get("device"),
     }
     if not isinstance(params, dict):
