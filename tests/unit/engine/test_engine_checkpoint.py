@@ -75,3 +75,19 @@ def test_choose_device():
         assert choose_device("auto").type in ("mps", "cpu")
         with pytest.raises(RuntimeError, match="CUDA"):
             choose_device("cuda")
+
+
+@pytest.mark.parametrize("damage", ["empty", "cut off", "garbage", "text", "not a dict"])
+def test_a_damaged_checkpoint_is_a_clear_error_naming_the_file(tmp_path, damage):
+    good = save_checkpoint(tmp_path / "good.pt", _state()).read_bytes()
+    path = tmp_path / "checkpoint.pt"
+    if damage == "not a dict":
+        torch.save(torch.ones(3), path)
+    else:
+        path.write_bytes({"empty": b"", "cut off": good[: len(good) // 2],
+                          "garbage": bytes(range(256)) * 4, "text": b"hello\n" * 50}[damage])
+    with pytest.raises(ValueError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "weights_only" not in message  # never the advice to load it unsafely
