@@ -12,7 +12,7 @@ from vreid_lite.config import Preset, check_preset, get_preset, with_epochs
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.formats import load_dataset
 from vreid_lite.data.loaders import TrainLoader
-from vreid_lite.data.records import ReIDDataset
+from vreid_lite.data.records import DatasetError, ReIDDataset
 from vreid_lite.data.synthetic import ensure_synthetic
 from vreid_lite.data.transforms import TrainAugment
 from vreid_lite.engine import distributed
@@ -50,6 +50,9 @@ def make_loaders(dataset: ReIDDataset, preset: Preset, device: str | torch.devic
     vehicle masks too; a training split without a mask for every image trains without it, and
     says so."""
     p = check_preset(preset, "make_loaders")
+    if not dataset.train:
+        raise DatasetError(f"{dataset.meta.get('root', dataset.meta.get('name', 'the dataset'))}: "
+                           "the training split holds no images; there is nothing to train on")
     bg_swap = p.data.bg_swap
     if bg_swap > 0 and not all(r.mask_path for r in dataset.train):
         missing = sum(not r.mask_path for r in dataset.train)

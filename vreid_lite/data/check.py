@@ -154,6 +154,9 @@ def check_dataset(kind_or_recipe: str, root: str | None = None, verify_images: b
     return a printable summary. Any problem raises a DatasetError naming the file."""
     kind, root, options = resolve(kind_or_recipe, root)
     data = load_dataset(kind, root, **options)
+    if not data.train:
+        raise DatasetError(f"{root}: the {kind} training split holds no images; every notebook "
+                           "trains on it")
     lines = [summarise(data), *_check_index_files(data)]
     if verify_images:
         paths = sorted({p for s in SPLITS for r in data.split(s) for p in (r.path, r.mask_path) if p})

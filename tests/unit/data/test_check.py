@@ -6,9 +6,11 @@ import yaml
 from PIL import Image
 
 from vreid_lite.cli import main
+from vreid_lite.config import get_preset
 from vreid_lite.data.check import check_dataset, resolve
 from vreid_lite.data.formats import KINDS
-from vreid_lite.data.records import DatasetError
+from vreid_lite.data.records import DatasetError, ReIDDataset
+from vreid_lite.experiment import make_loaders
 from vreid_lite.paths import RECIPES_DIR
 
 TRAIN = ["0001_c001_00000001_0.jpg", "0001_c002_00000002_0.jpg", "0002_c001_00000003_0.jpg"]
@@ -161,3 +163,16 @@ def test_summary_says_whether_masks_hold_parts_or_a_foreground(veri, value, kind
         mask.save(veri / "masks" / "train" / (name[:-4] + ".png"))
     text = check_dataset("veri776", str(veri), progress=False)
     assert f"masks: 3 images have {kind}" in text
+
+
+def test_a_dataset_without_training_images_fails_the_check(veri):
+    (veri / "name_train.txt").write_text("")
+    (veri / "train_label.xml").write_text(_xml([]))
+    with pytest.raises(DatasetError, match=r"VeRi: the veri776 training split holds no images"):
+        check_dataset("veri776", str(veri))
+
+
+def test_loaders_over_an_empty_training_split_name_the_dataset(veri):
+    empty = ReIDDataset([], [], [], meta={"root": str(veri)})
+    with pytest.raises(DatasetError, match="the training split holds no images"):
+        make_loaders(empty, get_preset("quick"), "cpu")
