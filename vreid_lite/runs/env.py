@@ -37,9 +37,22 @@ def _version(package: str) -> str | None:
         return None
 
 
+def _cpu_model() -> str | None:
+    """The processor's model name (Linux ``/proc/cpuinfo``); the same code can give other last
+    digits on another processor."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def environment() -> dict[str, Any]:
-    """Python, torch, torchvision and CUDA versions, the device, CPU count, platform, git state
-    of the kit's repository and the current time."""
+    """Python, torch, torchvision and CUDA versions, the device, CPU count and model, torch's
+    thread count (and ``OMP_NUM_THREADS``), platform, git state of the kit's repository and the
+    current time."""
     import torch
 
     import vreid_lite
@@ -66,6 +79,9 @@ def environment() -> dict[str, Any]:
         "device": device,
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable_cpus,
+        "cpu_model": _cpu_model(),
+        "threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "platform": platform.platform(),
         "git": git_commit(Path(REPO_ROOT)),
         "time": datetime.now().astimezone().isoformat(timespec="seconds"),

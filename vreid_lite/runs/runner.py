@@ -20,6 +20,7 @@ from vreid_lite.paths import runs_home
 from vreid_lite.runs.env import environment
 from vreid_lite.runs.folder import new_run_folder, set_status, write_json, write_text
 from vreid_lite.runs.parameters import check_parameters
+from vreid_lite.runs.setting import run_setting
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -134,7 +135,7 @@ def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str |
     started = time.time()
     info = {"notebook": str(source), "stem": source.stem, "tag": tag,
             "started": datetime.fromtimestamp(started).astimezone().isoformat(timespec="seconds"),
-            "host": socket.gethostname(), "pid": os.getpid()}
+            "host": socket.gethostname(), "pid": os.getpid(), "setting": run_setting(source)}
     write_json(folder / "params.json", {k: v for k, v in {**defaults, **params}.items()
                                         if k != "run_dir"})
     write_json(folder / "env.json", environment())

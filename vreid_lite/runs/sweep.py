@@ -31,6 +31,7 @@ from vreid_lite.runs.folder import jsonable
 from vreid_lite.runs.parameters import (check_values, notebook_parameters, parse_value,
                                         resolve_notebook)
 from vreid_lite.runs.runner import run_notebook
+from vreid_lite.runs.setting import run_setting
 
 Runner = Callable[..., tuple[Path, bool]]
 """``runner(notebook, params, tag=, runs_dir=)`` → ``(run folder, ok)``, as ``run_notebook``."""
@@ -136,11 +137,16 @@ def expand_grid(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
 
 
-def run_key(notebook_stem: str, params: dict[str, Any]) -> str:
-    """Identity of a run: a hash of its notebook stem and complete parameters (``run_dir``
-    excluded). Key order, ``1`` vs ``1.0`` and tuples vs lists do not matter."""
+def run_key(notebook_stem: str, params: dict[str, Any],
+            setting: dict[str, Any] | None = None) -> str:
+    """Identity of a run: a hash of its notebook stem, complete parameters (``run_dir``
+    excluded) and ``setting`` (:func:`runs.setting.run_setting`: the notebook's code, thread
+    count, accelerator, versions; a folder that predates it has none, so it never matches a
+    planned run). Key order, ``1`` vs ``1.0`` and tuples vs lists do not matter."""
     body = {"notebook": notebook_stem,
             "params": {k: v for k, v in jsonable(params).items() if k != "run_dir"}}
+    if setting:
+        body["setting"] = setting
     return hashlib.sha1(_canonical(body).encode("utf-8")).hexdigest()[:16]
 
 
@@ -172,12 +178,14 @@ def plan_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None
                          f"parameters cell declares {sorted(defaults)}")
     if "run_dir" in params or "run_dir" in grid:
         raise ValueError("run_dir is chosen for each run (its new run folder); do not set it")
-    runs = []
-    for i, combo in enumerate(expand_grid(grid)):
-        overrides = {**params, **combo}
+    combos = [{**params, **combo} for combo in expand_grid(grid)]
+    for overrides in combos:
         check_values(source, overrides)
+    setting = run_setting(source)
+    runs = []
+    for i, overrides in enumerate(combos):
         full = {k: v for k, v in {**defaults, **overrides}.items() if k != "run_dir"}
-        runs.append(SweepRun(i, overrides, full, run_key(source.stem, full)))
+        runs.append(SweepRun(i, overrides, full, run_key(source.stem, full, setting)))
     return source, runs
 
 
@@ -196,11 +204,12 @@ def finished_runs(runs_dir: str | os.PathLike) -> dict[str, Path]:
             continue
         try:
             params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
-            stem = json.loads((folder / "run.json").read_text(encoding="utf-8"))["stem"]
+            run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+            stem, setting = run["stem"], run.get("setting")
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if isinstance(params, dict) and isinstance(stem, str):
-            found[run_key(stem, params)] = folder
+            found[run_key(stem, params, setting if isinstance(setting, dict) else None)] = folder
     return found
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from vreid_lite.runs.folder import new_run_folder, set_status, write_json
 from vreid_lite.runs.parameters import notebook_parameters
+from vreid_lite.runs.setting import run_setting
 from vreid_lite.runs.sweep import (expand_grid, finished_runs, folder_tag, parse_grid,
                                    plan_sweep, run_key, run_sweep, split_values)
 
@@ -36,7 +37,8 @@ class FakeRunner:
         folder = new_run_folder(runs_dir, Path(notebook).stem, tag)
         full = {**notebook_parameters(notebook), **params}
         write_json(folder / "params.json", {k: v for k, v in full.items() if k != "run_dir"})
-        write_json(folder / "run.json", {"stem": Path(notebook).stem, "tag": tag})
+        write_json(folder / "run.json", {"stem": Path(notebook).stem, "tag": tag,
+                                         "setting": run_setting(notebook)})
         ok = not self.fail(params)
         if not ok:
             (folder / "error.txt").write_text("cell 3 raised ValueError: boom\n\ntrace")
@@ -102,7 +104,7 @@ def test_plan_adds_seeds_as_the_last_axis_over_complete_params(notebook):
         {"name": "y", "lr": 0.2, "seed": 0}, {"name": "y", "lr": 0.2, "seed": 1}]
     assert runs[0].params == {"seed": 0, "lr": 0.1, "name": "y", "size": [64, 64]}
     assert len({r.key for r in runs}) == 4
-    assert runs[0].key == run_key("tiny", runs[0].params)
+    assert runs[0].key == run_key("tiny", runs[0].params, run_setting(source))
 
 
 @pytest.mark.parametrize("params, grid, seeds, message", [
