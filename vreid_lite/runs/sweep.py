@@ -30,6 +30,7 @@ from vreid_lite.paths import runs_home
 from vreid_lite.runs.folder import jsonable
 from vreid_lite.runs.parameters import (check_values, notebook_parameters, parse_value,
                                         resolve_notebook)
+from vreid_lite.runs.run_claims import claim_run, release_run
 from vreid_lite.runs.runner import run_notebook
 from vreid_lite.runs.setting import run_setting
 
@@ -54,8 +55,8 @@ class SweepRun:
 
 @dataclass
 class SweepOutcome:
-    """What happened to one run: ``status`` is ``skipped`` (finished before), ``succeeded``
-    or ``failed``; ``folder`` is None when the runner failed before creating one."""
+    """What happened to one run: ``status`` is ``skipped`` (finished before), ``elsewhere``
+    (another sweep over the same runs folder is running it), ``succeeded`` or ``failed``; ``folder`` is None when the runner failed before creating one."""
     run: SweepRun
     status: str
     folder: Path | None
@@ -74,7 +75,7 @@ class SweepReport:
 
     def counts(self) -> dict[str, int]:
         return {s: sum(o.status == s for o in self.outcomes)
-                for s in ("succeeded", "skipped", "failed")}
+                for s in ("succeeded", "skipped", "elsewhere", "failed")}
 
 
 # ---------------------------------------------------------------- the grid
@@ -238,9 +239,20 @@ def run_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None,
         "already finished")
     for run in runs:
         head = f"[{run.index + 1}/{n}] {source.stem} {run.label(varying)}"
+        claim = None if run.key in done else claim_run(runs_dir, run.key)
+        if claim is not None:
+            done = finished_runs(runs_dir)  # another sweep may have finished it meanwhile
+            if run.key in done:
+                release_run(claim)
+                claim = None
         if run.key in done:
             report.outcomes.append(SweepOutcome(run, "skipped", done[run.key]))
             say(f"{head}: skipped, finished in {done[run.key].name}")
+            continue
+        if claim is None:
+            report.outcomes.append(SweepOutcome(run, "elsewhere", None,
+                                                error="another sweep is running it"))
+            say(f"{head}: left to the sweep that is running it; sweep again once it ends")
             continue
         started = time.perf_counter()
         folder, ok, error = None, False, None
@@ -249,6 +261,8 @@ def run_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None,
                                 runs_dir=runs_dir)
         except Exception as exc:  # the runner could not even start it: a failed run
             error = f"{type(exc).__name__}: {exc}"
+        finally:
+            release_run(claim)
         seconds = time.perf_counter() - started
         if ok:
             done[run.key] = Path(folder)
@@ -261,8 +275,9 @@ def run_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None,
         why = f" ({error})" if error else ""
         say(f"{head}: {status} in {seconds:.1f} s{where}{why}")
     c = report.counts()
+    elsewhere = f", {c['elsewhere']} left to another sweep" if c["elsewhere"] else ""
     say(f"sweep {source.stem}: {c['succeeded']} succeeded, {c['skipped']} skipped, "
-        f"{c['failed']} failed")
+        f"{c['failed']} failed{elsewhere}")
     return report
 
 

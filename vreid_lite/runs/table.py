@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import warnings
 from pathlib import Path
 from typing import Any
 
 from vreid_lite.paths import runs_home
 from vreid_lite.runs.folder import read_json
+from vreid_lite.runs.run_claims import process_alive
 
 _FOLDER_NAME = re.compile(r"(?P<time>\d{8}-\d{6})-(?P<rest>.+)")
 
@@ -49,25 +49,13 @@ def load_runs(path: str | os.PathLike | None = None):
     return frame[columns + [c for c in frame.columns if c not in columns]]
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def run_status(status: str | None, run: dict[str, Any]) -> str | None:
     """``status`` as written, except a ``running`` run whose process (``run.json``'s ``pid``,
     on this ``host``) is gone: ``stale``, a run that died without closing its folder (a kill
     -9, a crash of the machine). A run started on another host is taken at its word."""
     if status != "running" or not isinstance(run.get("pid"), int):
         return status
-    if run.get("host") != socket.gethostname() or _process_alive(run["pid"]):
-        return status
-    return "stale"
+    return status if process_alive(run.get("host"), run["pid"]) else "stale"
 
 
 def _row(folder: Path) -> dict[str, Any]:

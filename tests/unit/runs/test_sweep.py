@@ -126,8 +126,10 @@ def test_sweep_runs_every_combination_then_skips_them_all(notebook, tmp_path):
     runner = FakeRunner()
     report = run_sweep(notebook, grid={"lr": [0.1, 0.2]}, seeds=2, runs_dir=runs_dir,
                        runner=runner, log=lines.append)
-    assert report.ok and report.counts() == {"succeeded": 4, "skipped": 0, "failed": 0}
-    assert len(runner.calls) == 4 and len(list(runs_dir.iterdir())) == 4
+    assert report.ok and report.counts() == {"succeeded": 4, "skipped": 0, "elsewhere": 0,
+                                             "failed": 0}
+    folders = [p for p in runs_dir.iterdir() if not p.name.startswith(".")]  # not .claims
+    assert len(runner.calls) == 4 and len(folders) == 4
     progress = [line for line in lines if line.startswith("[")]
     assert len(progress) == 4 and progress[1].startswith("[2/4] tiny lr=0.1 seed=1: succeeded")
     assert {o.folder.name.split("-", 2)[2] for o in report.outcomes} == {
