@@ -33,3 +33,19 @@ def jpeg(tmp_path_factory) -> str:
     Image.new("RGB", (8, 8), (120, 30, 30)).save(buf, "JPEG")
     path.write_bytes(buf.getvalue())
     return str(path)
+
+
+def write_notebook(path, parameters: str, *cells):
+    """A notebook at ``path``: a ``parameters``-tagged cell, then ``cells`` (code as strings,
+    or nbformat cells), with a python3 kernelspec; returns ``path``."""
+    import nbformat
+
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) if isinstance(c, str) else c
+                           for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, str(path))
+    return path

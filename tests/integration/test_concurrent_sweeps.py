@@ -5,25 +5,15 @@ import os
 import subprocess
 import sys
 
-import nbformat
+from conftest import write_notebook
 
 from vreid_lite.runs.run_claims import CLAIMS_DIR, claim_run, process_alive, release_run
 from vreid_lite.runs.table import load_runs
 
 
-def write_notebook(path):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("seed: int = 0\nrun_dir: str | None = None")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("import time\ntime.sleep(2)")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, str(path))
-    return path
-
-
 def test_two_sweeps_at_once_run_every_run_once(tmp_path):
-    notebook = write_notebook(tmp_path / "pair.ipynb")
+    notebook = write_notebook(tmp_path / "pair.ipynb", "seed: int = 0\nrun_dir: str | None = None",
+                              "import time\ntime.sleep(2)")
     runs = tmp_path / "runs"
     command = [sys.executable, "-m", "vreid_lite.cli", "sweep", str(notebook), "--seeds", "2",
                "--runs-dir", str(runs)]

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
-import nbformat
 import pytest
+from conftest import write_notebook
 
 from vreid_lite.runs import load_runs
 
@@ -16,14 +16,7 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals 
 
 
 def notebook(path, code):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("run_dir: str | None = None")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(code)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, str(path))
-    return path
+    return write_notebook(path, "run_dir: str | None = None", code)
 
 
 def vreid(*args, **options):

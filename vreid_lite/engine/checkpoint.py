@@ -28,8 +28,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``). An empty,
-    cut-off or foreign file raises ``ValueError`` naming it; the kit never loads one with
-    ``weights_only=False``."""
+    cut-off or foreign file raises ``ValueError`` naming it; it is never loaded unsafely."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -37,7 +36,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise ValueError(f"{path}: the checkpoint is empty (0 bytes); delete it to start over")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises many kinds here, and suggests weights_only=False
+    except Exception as exc:  # torch raises many kinds here, with advice to load it unsafely
         raise ValueError(f"{path}: not a readable checkpoint ({type(exc).__name__}); it is cut "
                          "off or was not written by the kit. Delete it to start over") from None
     if not isinstance(state, dict):

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.data.marks import image_size_of
+from vreid_lite.engine.activation import masked_images
 from vreid_lite.engine.device import choose_device
 from vreid_lite.metrics.attention import mark_attention_shares
 
@@ -83,8 +84,7 @@ def map_mass_shares(model: torch.nn.Module, records: Sequence, marks: Mapping[st
     none does). Row ``"flat map (chance)"`` gives what a uniform map scores. Every record
     needs a part mask."""
     records = list(records)
-    images = ReIDImageDataset(records, image_size=image_size, relabel=False, with_masks=True,
-                              progress=False)
+    images = masked_images(records, image_size)
     heats = collect_maps(model, images, names=tuple(names), device=device)
     vehicle = (images.tensors()["masks"] > 0).float()
     where = [i for i, r in enumerate(records) if marks.get(r.name)]

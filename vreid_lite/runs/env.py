@@ -37,6 +37,17 @@ def _version(package: str) -> str | None:
         return None
 
 
+def accelerator() -> str:
+    """What torch computes on here: the first GPU's name, ``"mps"`` or ``"cpu"``."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
 def _cpu_model() -> str | None:
     """The processor's model name (Linux ``/proc/cpuinfo``); the same code can give other last
     digits on another processor."""
@@ -58,11 +69,8 @@ def environment() -> dict[str, Any]:
     import vreid_lite
 
     cuda = torch.cuda.is_available()
-    if cuda:
-        device = torch.cuda.get_device_name(0)
-    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        device = "mps"
-    else:
+    device = accelerator()
+    if device == "cpu":
         device = f"cpu ({platform.processor() or platform.machine()})"
     try:
         usable_cpus = len(os.sched_getaffinity(0))

@@ -34,19 +34,26 @@ def resolve_notebook(notebook: str | os.PathLike) -> Path:
                             f"a unique name in {NOTEBOOKS_DIR} (known: {known})")
 
 
-def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
-    """Names and default values of the ``parameters``-tagged cell (literal values; any other
-    expression is kept as its source text)."""
+def _parameters_cell(path: str | os.PathLike) -> tuple[str, ast.Module] | None:
+    """Source and syntax tree of the ``parameters``-tagged cell; None when there is none."""
     nb = nbformat.read(os.fspath(path), as_version=4)
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not cells:
-        return {}
-    source = cells[0].source
+        return None
     try:
-        tree = ast.parse(source)
+        return cells[0].source, ast.parse(cells[0].source)
     except SyntaxError as exc:
         raise ValueError(f"{path}: the parameters cell is not valid Python (line {exc.lineno}: "
                          f"{exc.msg})") from None
+
+
+def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
+    """Names and default values of the ``parameters``-tagged cell (literal values; any other
+    expression is kept as its source text)."""
+    cell = _parameters_cell(path)
+    if cell is None:
+        return {}
+    source, tree = cell
     defaults: dict[str, Any] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -66,12 +73,11 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
 def declared_types(path: str | os.PathLike) -> dict[str, str]:
     """Each parameter's annotation as written in the ``parameters`` cell (``"int | None"``);
     parameters without one are left out."""
-    nb = nbformat.read(os.fspath(path), as_version=4)
-    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if not cells:
+    cell = _parameters_cell(path)
+    if cell is None:
         return {}
     found = {}
-    for node in ast.parse(cells[0].source).body:
+    for node in cell[1].body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             found[node.target.id] = ast.unparse(node.annotation)
     return found
@@ -111,10 +117,12 @@ def _range_error(name: str, value: Any) -> str | None:
     return None
 
 
-def check_values(source: Path, params: dict[str, Any]) -> None:
+def check_values(source: Path, params: dict[str, Any],
+                 types: dict[str, str] | None = None) -> None:
     """ValueError naming the notebook, the parameter and the value when a value does not fit
-    the type its parameters cell declares, or the kit's range for it."""
-    types = declared_types(source)
+    the type its parameters cell declares (``types``: :func:`declared_types`, read here when
+    not given), or the kit's range for it."""
+    types = declared_types(source) if types is None else types
     for name, value in params.items():
         annotation = types.get(name)
         if annotation is not None and not _matches(value, annotation):

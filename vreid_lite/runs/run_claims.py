@@ -14,8 +14,10 @@ CLAIMS_DIR = ".claims"
 def process_alive(host: str | None, pid: object) -> bool:
     """Whether process ``pid`` on ``host`` still runs; a process on another host is taken to
     be alive (this host cannot tell)."""
-    if not isinstance(pid, int) or host != socket.gethostname():
-        return host is not None and host != socket.gethostname()
+    if host != socket.gethostname():
+        return host is not None
+    if not isinstance(pid, int):
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

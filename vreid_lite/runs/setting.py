@@ -9,6 +9,8 @@ from typing import Any
 
 import nbformat
 
+from vreid_lite.runs.env import accelerator
+
 
 def code_hash(notebook: str | os.PathLike) -> str:
     """SHA-256 (16 hex digits) of the notebook's code cells, in order. Outputs, markdown and
@@ -25,12 +27,6 @@ def run_setting(notebook: str | os.PathLike) -> dict[str, Any]:
 
     import vreid_lite
 
-    if torch.cuda.is_available():
-        accelerator = torch.cuda.get_device_name(0)
-    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        accelerator = "mps"
-    else:
-        accelerator = "cpu"
     return {"code": code_hash(Path(notebook)), "threads": torch.get_num_threads(),
-            "accelerator": accelerator, "vreid_lite": vreid_lite.__version__,
+            "accelerator": accelerator(), "vreid_lite": vreid_lite.__version__,
             "torch": torch.__version__}

@@ -28,8 +28,8 @@ from typing import Any
 
 from vreid_lite.paths import runs_home
 from vreid_lite.runs.folder import jsonable
-from vreid_lite.runs.parameters import (check_values, notebook_parameters, parse_value,
-                                        resolve_notebook)
+from vreid_lite.runs.parameters import (check_values, declared_types, notebook_parameters,
+                                        parse_value, resolve_notebook)
 from vreid_lite.runs.run_claims import claim_run, release_run
 from vreid_lite.runs.runner import run_notebook
 from vreid_lite.runs.setting import run_setting
@@ -180,8 +180,9 @@ def plan_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None
     if "run_dir" in params or "run_dir" in grid:
         raise ValueError("run_dir is chosen for each run (its new run folder); do not set it")
     combos = [{**params, **combo} for combo in expand_grid(grid)]
+    types = declared_types(source)
     for overrides in combos:
-        check_values(source, overrides)
+        check_values(source, overrides, types)
     setting = run_setting(source)
     runs = []
     for i, overrides in enumerate(combos):

@@ -3,8 +3,8 @@ ranges, before any run folder is made."""
 import subprocess
 import sys
 
-import nbformat
 import pytest
+from conftest import write_notebook
 
 from vreid_lite.runs.parameters import check_parameters, declared_types, parse_value
 from vreid_lite.runs.sweep import plan_sweep
@@ -23,13 +23,7 @@ untyped = 3
 
 @pytest.fixture
 def notebook(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell(CELL)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell("print(seed)")]
-    path = tmp_path / "typed.ipynb"
-    nbformat.write(nb, str(path))
-    return path
+    return write_notebook(tmp_path / "typed.ipynb", CELL, "print(seed)")
 
 
 def test_the_declared_types_are_read(notebook):
