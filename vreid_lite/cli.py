@@ -38,6 +38,10 @@ def _run(args: argparse.Namespace) -> int:
     from vreid_lite.runs import run_notebook
     from vreid_lite.runs.parameters import check_parameters, parse_value
 
+    if args.resume is not None:
+        return _resume(args)
+    if not args.notebook:
+        raise ValueError("vreid run needs a notebook, or --resume RUN_DIR")
     params = {name: parse_value(value) for name, value in (args.param or [])}
     for notebook in args.notebook:
         check_parameters(notebook, params)
@@ -53,6 +57,19 @@ def _run(args: argparse.Namespace) -> int:
     if failed and len(args.notebook) > 1:
         print(f"vreid: {failed} of {len(args.notebook)} notebooks failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from vreid_lite.runs.resume import resume_run
+
+    if args.notebook or args.param or args.tag or args.runs_dir:
+        raise ValueError("--resume takes the run folder alone: the run's notebook, parameters "
+                         "and folder are those it started with")
+    folder, ok = resume_run(args.resume)
+    if not ok:
+        print(f"vreid: the resumed run failed; see {folder / 'error.txt'}", file=sys.stderr)
+    print(folder, flush=True)
+    return 0 if ok else 1
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -132,8 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="execute notebooks with papermill, each into a new run "
                          "folder")
-    run.add_argument("notebook", nargs="+",
+    run.add_argument("notebook", nargs="*",
                      help="notebook path or name (e.g. 01_baseline); several run in order")
+    run.add_argument("--resume", metavar="RUN_DIR", default=None,
+                     help="continue a failed, interrupted or dead run in its folder, from its "
+                     "checkpoints")
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                      help="notebook parameter (value parsed as YAML: 3, 0.1, true, none, text)")
     run.add_argument("--tag", default=None, help="suffix of the run folder name")
@@ -188,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a read-only or misplaced runs folder …
         print(f"vreid: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM during a run (see runs.runner)
-        print("vreid: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run (see runs.runner)
+        folder = getattr(exc, "folder", None)
+        where = (f"; {folder} is marked interrupted (continue it with: vreid run --resume "
+                 f"{folder})" if folder is not None else "")
+        print(f"vreid: interrupted{where}", file=sys.stderr)
         return 130
 
 

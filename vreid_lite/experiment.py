@@ -136,8 +136,6 @@ def fit_preset(model: nn.Module, criterion, loader, data: ReIDDataset,
     history = fit(model, criterion, loader, **options, param_groups=param_groups, device=dev,
                   evaluate_fn=evaluate_fn if labelled else None, checkpoint_dir=checkpoint_dir,
                   resume=resume, seed=seed, progress=progress)
-    if labelled and not latest and distributed.rank() == 0:  # resumed after the last epoch
-        evaluate_fn(model, options["epochs"])
     return history, dict(latest)
 
 

@@ -82,7 +82,7 @@ def test_unknown_parameter_is_refused_before_any_folder_exists(tmp_path):
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
-def test_terminated_run_is_closed_as_failed_not_left_running(tmp_path):
+def test_terminated_run_is_closed_as_interrupted_not_left_running(tmp_path):
     nb = _notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(120)")
     runs = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-m", "vreid_lite.cli", "run", str(nb),
@@ -102,7 +102,7 @@ def test_terminated_run_is_closed_as_failed_not_left_running(tmp_path):
     proc.terminate()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
-    assert status.read_text().strip() == "failed"
+    assert status.read_text().strip() == "interrupted"
     assert "interrupted" in (status.parent / "error.txt").read_text()
     assert "vreid: interrupted" in err
     assert (status.parent / "slow.ipynb").is_file()  # kept whole, under its own name

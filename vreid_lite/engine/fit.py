@@ -43,7 +43,7 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
     then follows ``schedule``, stepped per iteration. On CUDA, ``amp`` runs the forward pass
     in bf16 and ``channels_last`` changes the memory layout; on CPU training is fp32.
     ``evaluate_fn(model, epoch)`` runs every ``eval_every`` epochs and after the last one
-    (``epoch`` counts completed epochs). ``log_fn(record)`` gets each epoch's record. With
+    (``epoch`` counts completed epochs), also when a resumed run had nothing left to train. ``log_fn(record)`` gets each epoch's record. With
     ``checkpoint_dir`` a checkpoint is written atomically after every epoch; ``resume=True``
     continues from it exactly (on CPU a resumed run reproduces the uninterrupted one bit for
     bit). Use one ``checkpoint_dir`` per stage. Under ``torchrun`` the model is wrapped in
@@ -144,6 +144,9 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
         if bar is not None:
             bar.close()
     model.eval()
+    if start_epoch == epochs and epochs > 0 and evaluate_fn is not None and is_main:
+        evaluate_fn(model, epochs)  # resumed after the last epoch: the caller still gets its
+        # scores (its history already holds them)
     return history
 
 

@@ -247,7 +247,7 @@ def train_mask_variants(model: Span, loader, data: ReIDDataset, preset: Preset,
                         epochs: int | None = None, lr: float | None = None,
                         device: str | torch.device = "auto", seed: int = 0,
                         mask_options: dict | None = None,
-                        checkpoint_dir: str | Path | None = None,
+                        checkpoint_dir: str | Path | None = None, resume: bool = False,
                         progress: bool = True) -> dict[str, MaskVariant]:
     """Step one once per loss combination of Table 1, each from the same starting weights
     (``model.mask_net`` as it is now) and with the same batches. Returns name →
@@ -263,7 +263,7 @@ def train_mask_variants(model: Span, loader, data: ReIDDataset, preset: Preset,
         model.mask_net.load_state_dict(start)
         history = train_masks(model, loader, data, preset, epochs=epochs, lr=lr, device=device,
                               seed=seed, mask_options=mask_options,
-                              checkpoint_dir=stage_dir(checkpoint_dir, name),
+                              checkpoint_dir=stage_dir(checkpoint_dir, name), resume=resume,
                               progress=progress, **LOSS_COMBINATIONS[name])
         variants[name] = MaskVariant(copy.deepcopy(model.mask_net.state_dict()), history)
     if "full" in variants:

@@ -11,7 +11,7 @@ from typing import Any
 
 from vreid_lite.atomic import atomic_open
 
-STATUSES = ("running", "succeeded", "failed")
+STATUSES = ("running", "succeeded", "failed", "interrupted")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 

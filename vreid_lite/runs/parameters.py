@@ -14,6 +14,9 @@ import yaml
 from vreid_lite.paths import REPO_ROOT
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+SET_BY_RUNNER = ("run_dir", "resume")
+"""Parameters the runner sets (the run folder; ``vreid run --resume``), never the user; they
+are left out of ``params.json`` and of a run's identity."""
 _EXPONENT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
@@ -137,18 +140,31 @@ def check_values(source: Path, params: dict[str, Any],
 def check_parameters(notebook: str | os.PathLike,
                      params: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     """The notebook's path and parameter defaults; ValueError naming the notebook if
-    ``params`` has a name its parameters cell does not declare, ``run_dir``, or a value that
-    does not fit its declared type or range (:func:`check_values`)."""
+    ``params`` has a name its parameters cell does not declare, one of ``SET_BY_RUNNER``, or a
+    value that does not fit its declared type or range (:func:`check_values`)."""
     source = resolve_notebook(notebook)
     defaults = notebook_parameters(source)
     unknown = sorted(set(params) - set(defaults))
     if unknown:
         raise ValueError(f"{source}: no parameter named {', '.join(map(repr, unknown))}; its "
                          f"parameters cell declares {sorted(defaults)}")
-    if "run_dir" in params:
-        raise ValueError("run_dir is chosen by run_notebook (the new run folder); do not pass it")
+    refuse_runner_parameters(params)
     check_values(source, params)
     return source, defaults
+
+
+def refuse_runner_parameters(params: dict[str, Any]) -> None:
+    """ValueError when ``params`` sets ``run_dir`` or ``resume``: the runner chooses them."""
+    if "run_dir" in params:
+        raise ValueError("run_dir is chosen by the runner (each run's new folder); do not set it")
+    if "resume" in params:
+        raise ValueError("resume is set by `vreid run --resume RUN_DIR`, which continues that "
+                         "run in its own folder; do not set it")
+
+
+def without_runner_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` less ``SET_BY_RUNNER``: what ``params.json`` records and a run key hashes."""
+    return {k: v for k, v in params.items() if k not in SET_BY_RUNNER}
 
 
 def parse_value(text: str):

@@ -19,7 +19,7 @@ from typing import Any
 from vreid_lite.paths import runs_home
 from vreid_lite.runs.env import environment
 from vreid_lite.runs.folder import new_run_folder, set_status, write_json, write_text
-from vreid_lite.runs.parameters import check_parameters
+from vreid_lite.runs.parameters import check_parameters, without_runner_parameters
 from vreid_lite.runs.setting import run_setting
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -47,11 +47,19 @@ def _quiet_parameter_checks():
             logger.removeFilter(noise)
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run; its folder is closed as ``interrupted``."""
+
+    def __init__(self, folder: Path):
+        super().__init__(f"{folder} was interrupted")
+        self.folder = folder
+
+
 @contextlib.contextmanager
 def _terminate_as_interrupt():
     """SIGTERM (``kill``, a job scheduler's stop) raises KeyboardInterrupt while a notebook
-    runs, so the run folder is closed as ``failed`` with ``interrupted`` instead of being left
-    ``running``. Only the main thread can install handlers; elsewhere this does nothing."""
+    runs, so the run folder is closed as ``interrupted`` instead of being left ``running``.
+    Only the main thread can install handlers; elsewhere this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -66,9 +74,12 @@ def _terminate_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _kernel_manager_class():
+def _kernel_manager_class(log: Path):
     """A kernel manager that starts IPython kernels with this interpreter, so a notebook runs
-    in the environment the kit is installed in whichever ``python3`` kernel spec is found."""
+    in the environment the kit is installed in whichever ``python3`` kernel spec is found.
+    The kernel process's own output (not the cells': those go to the notebook) is appended
+    to ``log``, so a kernel shut down mid-reply does not print its ZMQ traceback over the
+    terminal, and a kernel that dies leaves its last words in the run folder."""
     from jupyter_client import AsyncKernelManager
 
     class ThisPythonKernelManager(AsyncKernelManager):
@@ -77,6 +88,11 @@ def _kernel_manager_class():
             if len(cmd) > 2 and cmd[1:3] == ["-m", "ipykernel_launcher"]:
                 cmd[0] = sys.executable
             return cmd
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            with open(log, "ab") as out:  # the kernel keeps its own copy of the descriptor
+                kw.update(stdout=out, stderr=out)
+                await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return ThisPythonKernelManager
 
@@ -95,15 +111,15 @@ def _keep_whole_notebook(partial: Path, output: Path) -> str | None:
         return f"the executed notebook could not be written whole ({exc}); it was removed\n"
 
 
-def _close_run(folder: Path, info: dict, started: float, ok: bool, error: str | None) -> None:
+def _close_run(folder: Path, info: dict, started: float, status: str,
+               error: str | None) -> None:
     """The run's last records: ``error.txt``, then ``status``, then the finish time in
     ``run.json``. Each is tried even when an earlier one fails (a full disk), and the first
     failure is raised afterwards, so the caller learns of it."""
     finished = time.time()
-    info.update(finished=datetime.fromtimestamp(finished).astimezone().isoformat(
-        timespec="seconds"), duration_s=round(finished - started, 3))
+    info.update(finished=_stamp(finished), duration_s=round(finished - started, 3))
     steps = [lambda: write_text(folder / "error.txt", error) if error is not None else None,
-             lambda: set_status(folder, "succeeded" if ok else "failed"),
+             lambda: set_status(folder, status),
              lambda: write_json(folder / "run.json", info)]
     failure = None
     for step in steps:
@@ -115,37 +131,59 @@ def _close_run(folder: Path, info: dict, started: float, ok: bool, error: str | 
         raise failure
 
 
+def _stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+
+
+def start_record(folder: Path, info: dict) -> float:
+    """This process's start in ``info`` (time, host, PID), written to ``run.json``, and the
+    status ``running``; returns the start time."""
+    started = time.time()
+    info.update(started=_stamp(started), host=socket.gethostname(), pid=os.getpid())
+    write_json(folder / "run.json", info)
+    set_status(folder, "running")
+    return started
+
+
 def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str | None = None,
                  runs_dir: str | os.PathLike | None = None, kernel_name: str | None = None,
                  progress: bool = True) -> tuple[Path, bool]:
     """Execute ``notebook`` with ``params`` (plus ``run_dir``) into a new run folder.
 
     The folder gets ``params.json`` (the notebook's defaults overridden by ``params``),
-    ``env.json``, ``run.json`` (notebook, tag, times), ``status`` (``running``, then
-    ``succeeded`` or ``failed``), the executed ``<stem>.ipynb`` (kept when a cell fails, with
-    its traceback), ``error.txt`` on failure, and whatever the notebook records. Returns
-    ``(folder, ok)``. ``kernel_name=None`` runs the ``python3`` kernel with this interpreter.
+    ``env.json``, ``run.json`` (notebook, tag, times, host, PID, setting), ``status``
+    (``running``, then ``succeeded``, ``failed`` or ``interrupted``), the executed
+    ``<stem>.ipynb`` (kept when a cell fails, with its traceback), ``error.txt`` when it did
+    not succeed, ``kernel.log`` (the kernel process's own output) and whatever the notebook
+    records. Returns ``(folder, ok)``; Ctrl-C or SIGTERM raise :class:`RunInterrupted` once
+    the folder is closed. ``kernel_name=None`` runs the ``python3`` kernel with this
+    interpreter.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     source, defaults = check_parameters(notebook, params)
 
     folder = new_run_folder(runs_dir if runs_dir is not None else runs_home(), source.stem, tag)
-    started = time.time()
     info = {"notebook": str(source), "stem": source.stem, "tag": tag,
-            "started": datetime.fromtimestamp(started).astimezone().isoformat(timespec="seconds"),
-            "host": socket.gethostname(), "pid": os.getpid(), "setting": run_setting(source)}
-    write_json(folder / "params.json", {k: v for k, v in {**defaults, **params}.items()
-                                        if k != "run_dir"})
+            "setting": run_setting(source)}
+    write_json(folder / "params.json", without_runner_parameters({**defaults, **params}))
     write_json(folder / "env.json", environment())
-    write_json(folder / "run.json", info)
-    set_status(folder, "running")
+    started = start_record(folder, info)
+    ok = execute_in_folder(source, folder, params, info, started, kernel_name, progress)
+    return folder, ok
 
-    extra = {} if kernel_name is not None else {"kernel_manager_class": _kernel_manager_class()}
+
+def execute_in_folder(source: Path, folder: Path, params: dict[str, Any], info: dict,
+                      started: float, kernel_name: str | None = None,
+                      progress: bool = True) -> bool:
+    """Execute ``source`` with ``params`` and ``run_dir=folder`` into ``folder``, then close
+    the folder's records (:func:`run_notebook`); True when every cell ran."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    log = folder / "kernel.log"
+    extra = {} if kernel_name is not None else {"kernel_manager_class": _kernel_manager_class(log)}
     output = folder / source.name
     partial = folder / f".partial-{source.name}"  # papermill saves as it goes: not whole yet
-    ok, error = False, None
+    status, error, interrupted = "failed", None, False
     try:
         with _quiet_parameter_checks(), _terminate_as_interrupt():
             papermill.execute_notebook(
@@ -153,21 +191,26 @@ def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str |
                 parameters={**params, "run_dir": str(folder)},
                 kernel_name=kernel_name or "python3", language="python", cwd=str(source.parent),
                 progress_bar=progress, **extra)
-        ok = True
+        status = "succeeded"
     except PapermillExecutionError as exc:
         trace = _ANSI.sub("", "\n".join(exc.traceback))
         error = (f"cell {exc.cell_index} (In [{exc.exec_count}]) raised {exc.ename}: "
                  f"{exc.evalue}\n\n{trace}\n")
-    except KeyboardInterrupt:
-        error = "interrupted\n"
-        raise
+    except KeyboardInterrupt as exc:
+        status, interrupted = "interrupted", True
+        error = (f"interrupted ({exc or 'Ctrl-C'}); continue it with: "
+                 f"vreid run --resume {folder}\n")
     except Exception:  # the kernel died, could not start, the disk filled …: say why
         error = traceback.format_exc()
+        if log.is_file() and log.stat().st_size:
+            error += f"\nThe kernel's own output is in {log}.\n"
     finally:
         kept = _keep_whole_notebook(partial, output)
-        if kept is not None and ok:
-            ok, error = False, kept
+        if kept is not None and status == "succeeded":
+            status, error = "failed", kept
         elif kept is not None:
             error = (error or "") + "\n" + kept
-        _close_run(folder, info, started, ok, error)
-    return folder, ok
+        _close_run(folder, info, started, status, error)
+    if interrupted:
+        raise RunInterrupted(folder)
+    return status == "succeeded"

@@ -6,12 +6,14 @@ overridden by the sweep's values, exactly what ``params.json`` records. Its key 
 the two (``run_key``). A re-run of a sweep looks the keys up in the runs folder:
 
 * a folder with that key and status ``succeeded`` is a finished run: skipped;
-* ``failed`` (or ``running``, left by an interrupted sweep) is not finished: the run is tried
-  again into a new folder; the old folder stays as the record of what went wrong.
+* ``interrupted`` or ``stale`` (its process died) is resumed in its folder from its
+  checkpoints (``runs.resume``), when its notebook takes ``resume``;
+* ``failed`` is not finished: the run is tried again into a new folder; the old folder stays
+  as the record of what went wrong.
 
 Any folder counts, whoever made it: a ``vreid run`` with the same parameters is the same run.
-Changing a notebook's default changes the complete parameters, hence the keys, so affected
-runs are made again; changing only code does not: use a new runs folder for that.
+The key also holds the run's setting (``runs.setting``: the notebook's code, thread count,
+accelerator, versions), so editing a notebook's code or default makes its runs again.
 """
 from __future__ import annotations
 
@@ -29,10 +31,13 @@ from typing import Any
 from vreid_lite.paths import runs_home
 from vreid_lite.runs.folder import jsonable
 from vreid_lite.runs.parameters import (check_values, declared_types, notebook_parameters,
-                                        parse_value, resolve_notebook)
+                                        parse_value, refuse_runner_parameters,
+                                        resolve_notebook, without_runner_parameters)
 from vreid_lite.runs.run_claims import claim_run, release_run
+from vreid_lite.runs.resume import resume_run
 from vreid_lite.runs.runner import run_notebook
 from vreid_lite.runs.setting import run_setting
+from vreid_lite.runs.table import run_status
 
 Runner = Callable[..., tuple[Path, bool]]
 """``runner(notebook, params, tag=, runs_dir=)`` → ``(run folder, ok)``, as ``run_notebook``."""
@@ -140,12 +145,12 @@ def expand_grid(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
 
 def run_key(notebook_stem: str, params: dict[str, Any],
             setting: dict[str, Any] | None = None) -> str:
-    """Identity of a run: a hash of its notebook stem, complete parameters (``run_dir``
-    excluded) and ``setting`` (:func:`runs.setting.run_setting`: the notebook's code, thread
+    """Identity of a run: a hash of its notebook stem, complete parameters (``run_dir`` and
+    ``resume`` excluded) and ``setting`` (:func:`runs.setting.run_setting`: the notebook's code, thread
     count, accelerator, versions; a folder that predates it has none, so it never matches a
     planned run). Key order, ``1`` vs ``1.0`` and tuples vs lists do not matter."""
     body = {"notebook": notebook_stem,
-            "params": {k: v for k, v in jsonable(params).items() if k != "run_dir"}}
+            "params": without_runner_parameters(jsonable(params))}
     if setting:
         body["setting"] = setting
     return hashlib.sha1(_canonical(body).encode("utf-8")).hexdigest()[:16]
@@ -177,8 +182,7 @@ def plan_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None
     if unknown:
         raise ValueError(f"{source}: no parameter named {', '.join(map(repr, unknown))}; its "
                          f"parameters cell declares {sorted(defaults)}")
-    if "run_dir" in params or "run_dir" in grid:
-        raise ValueError("run_dir is chosen for each run (its new run folder); do not set it")
+    refuse_runner_parameters({**params, **grid})
     combos = [{**params, **combo} for combo in expand_grid(grid)]
     types = declared_types(source)
     for overrides in combos:
@@ -186,7 +190,7 @@ def plan_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None
     setting = run_setting(source)
     runs = []
     for i, overrides in enumerate(combos):
-        full = {k: v for k, v in {**defaults, **overrides}.items() if k != "run_dir"}
+        full = without_runner_parameters({**defaults, **overrides})
         runs.append(SweepRun(i, overrides, full, run_key(source.stem, full, setting)))
     return source, runs
 
@@ -196,19 +200,27 @@ def plan_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None
 def finished_runs(runs_dir: str | os.PathLike) -> dict[str, Path]:
     """``{run key: folder}`` of the succeeded runs under ``runs_dir`` (the newest folder when
     several share a key). Folders without ``params.json`` or ``run.json`` are not runs."""
+    return runs_by_key(runs_dir, ("succeeded",))
+
+
+def runs_by_key(runs_dir: str | os.PathLike, statuses: Sequence[str]) -> dict[str, Path]:
+    """``{run key: folder}`` of the runs under ``runs_dir`` whose status (``stale`` for a dead
+    ``running`` one) is in ``statuses``; the newest folder when several share a key."""
     root = Path(runs_dir)
     found: dict[str, Path] = {}
     if not root.is_dir():
         return found
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         status = folder / "status"
-        if not status.is_file() or status.read_text(encoding="utf-8").strip() != "succeeded":
+        if not status.is_file():
             continue
         try:
             params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
             run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
             stem, setting = run["stem"], run.get("setting")
         except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if run_status(status.read_text(encoding="utf-8").strip(), run) not in statuses:
             continue
         if isinstance(params, dict) and isinstance(stem, str):
             found[run_key(stem, params, setting if isinstance(setting, dict) else None)] = folder
@@ -223,7 +235,8 @@ def run_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None,
               runner: Runner = run_notebook,
               log: Callable[[str], None] | None = None) -> SweepReport:
     """Run every combination of ``grid`` (× ``seeds``) of ``notebook`` in turn, one run folder
-    each, skipping the runs that already succeeded in ``runs_dir``.
+    each, skipping the runs that already succeeded in ``runs_dir`` and resuming, in their
+    folders, those left interrupted or stale (when the notebook takes ``resume``).
 
     A failed run (the notebook raised, or the runner itself did) is recorded as failed and the
     sweep goes on. ``log`` gets one progress line per run (default: printed). The folder tag
@@ -233,6 +246,7 @@ def run_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None,
     runs_dir = Path(runs_dir) if runs_dir is not None else runs_home()
     varying = [n for n in (grid or {})] + (["seed"] if seeds is not None else [])
     done = finished_runs(runs_dir)
+    resumable = "resume" in notebook_parameters(source)
     report = SweepReport()
     say = log or (lambda line: print(line, flush=True))
     n = len(runs)
@@ -257,9 +271,15 @@ def run_sweep(notebook: str | os.PathLike, params: dict[str, Any] | None = None,
             continue
         started = time.perf_counter()
         folder, ok, error = None, False, None
+        broken = (runs_by_key(runs_dir, ("interrupted", "stale")).get(run.key)
+                  if resumable else None)
         try:
-            folder, ok = runner(source, run.overrides, tag=folder_tag(tag, run, varying),
-                                runs_dir=runs_dir)
+            if broken is not None:
+                say(f"{head}: resuming {broken.name}, left {_status_of(broken)}")
+                folder, ok = resume_run(broken)
+            else:
+                folder, ok = runner(source, run.overrides, tag=folder_tag(tag, run, varying),
+                                    runs_dir=runs_dir)
         except Exception as exc:  # the runner could not even start it: a failed run
             error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -287,6 +307,11 @@ def folder_tag(tag: str | None, run: SweepRun, varying: Sequence[str]) -> str:
     parts = [tag or "sweep"] + [f"{k}{_text(run.overrides[k])}" for k in varying]
     text = _UNSAFE.sub("_", "-".join(parts)).strip("_")
     return text if len(text) <= 80 else f"{text[:63]}-{run.key[:16]}"
+
+
+def _status_of(folder: Path) -> str | None:
+    return run_status((folder / "status").read_text(encoding="utf-8").strip(),
+                      json.loads((folder / "run.json").read_text(encoding="utf-8")))
 
 
 def _first_error_line(folder: Path | None) -> str | None:

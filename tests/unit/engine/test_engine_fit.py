@@ -191,6 +191,18 @@ def test_resuming_with_another_epoch_count_warns(tmp_path):
     assert [e["epoch"] for e in history.epochs] == [1, 2]
 
 
+def test_a_run_resumed_after_its_last_epoch_is_still_scored(tmp_path):
+    def score(model, epoch):
+        calls.append(epoch)
+        return {"mAP": 0.5}
+
+    calls = []
+    run(epochs=2, checkpoint_dir=tmp_path, evaluate_fn=score)
+    assert calls == [2]
+    _, history = run(epochs=2, checkpoint_dir=tmp_path, evaluate_fn=score, resume=True)
+    assert calls == [2, 2] and [e["epoch"] for e in history.epochs] == [1, 2]
+
+
 def test_one_epoch_by_hand_matches_fit_for_one_epoch():
     """``train_one_epoch`` is the whole of fit's step: the same seed gives the same weights."""
     fitted, history = run(epochs=1, warmup_epochs=0, schedule="none", seed=0)
