@@ -35,3 +35,9 @@ def test_a_preset_name_below_the_entry_point_is_a_clear_error(call):
 def test_check_preset_passes_a_preset_through():
     quick = get_preset("quick")
     assert check_preset(quick, "here") is quick
+
+
+def test_the_old_paper_preset_name_says_what_it_became():
+    with pytest.raises(ValueError, match="now called 'full'.*not any paper's own"):
+        get_preset("paper")
+    assert get_preset("full").train.epochs == 120

@@ -49,9 +49,10 @@ class ANet(nn.Module):
     ``feat_dim`` = s_f = s_j, ``attr_dim`` = s_a (§4.2: 512 and 128). ``num_colors`` /
     ``num_types``: m_i, the classes of each attribute (default VeRi-776's 10 and 9).
 
-    The f and j heads are BNNecks (Bag of Tricks, which §4.2 follows): the FC of Eq. 1 / Eq. 8
-    gives f (j), the triplet losses and the AC see f (j), the identity classifier sees BN(f)
-    (BN(j)) and retrieval uses BN(f) (BN(j)), L2-normalised. The paper does not say how
+    The f and j heads are BNNecks, the kit's choice: §4.2 cites Bag of Tricks for label
+    smoothing and hard-mined triplets only, and matches on j itself (Eq. 8). The FC of Eq. 1 /
+    Eq. 8 gives f (j), the triplet losses and the AC see f (j), the identity classifier sees
+    BN(f) (BN(j)) and retrieval uses BN(f) (BN(j)), L2-normalised. The paper does not say how
     VAN(fa) is formed; we L2-normalise BN(f) and each a_i, concatenate them and normalise
     again, so each part weighs the same ("the same importance to all branches", §4.2).
 

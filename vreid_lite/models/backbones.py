@@ -180,9 +180,11 @@ class LightVGG(Backbone):
     model head (``default_embed_dim = 512``: GAP → 512-d FC), not to this backbone.
 
     ``batch_norm=True`` puts BatchNorm after every convolution (and drops VGG_M's LRN, which
-    BatchNorm supersedes): the paper's Caffe nets had none, but they started from ImageNet
-    weights while the kit usually trains from scratch, where plain VGGs train poorly.
-    ``batch_norm=False`` is the paper's network (LRN after VGG_M's conv1 and conv2).
+    BatchNorm supersedes): the paper's Caffe nets had none. The paper states neither how its
+    networks were initialised nor the input size (§4.1 gives Caffe, the batch of 64 and the
+    solver settings; §4.2 only calls VeRi-776's resolution "small"); the kit usually trains from
+    scratch, where plain VGGs train poorly. ``batch_norm=False`` is the paper's network (LRN
+    after VGG_M's conv1 and conv2).
 
     The final max-pool (pool5) is the "last stride": kept with ``last_stride=2``, dropped with
     the default ``last_stride=1`` because small re-ID images leave too small a map (VGG_M gives
