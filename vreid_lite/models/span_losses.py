@@ -83,19 +83,32 @@ def area_loss(masks: torch.Tensor, fg: torch.Tensor, max_ratios: torch.Tensor) -
     return F.relu(ratios - max_ratios).sum(1).mean()
 
 
+DIV_SCALES = ("foreground", "image", "none")
+"""How :func:`div_loss` scales the overlap M_i·M_j of Eq. 3 (see there)."""
+
+
 def div_loss(masks: torch.Tensor, fg: torch.Tensor, adjacent_margin: float = 0.04,
-             opposite_margin: float = 0.0) -> torch.Tensor:
+             opposite_margin: float = 0.0, scale: str = "foreground") -> torch.Tensor:
     """Eq. 3: Σ over view pairs of [M_i·M_j − m_ij]₊ per image, averaged over images; m = 0 for
     front–rear, ``adjacent_margin`` (0.04, §4.3) for front–side and rear–side.
 
-    The paper leaves the scale of M_i·M_j open; we take the overlap ‖M_i ⊙ M_j‖₁ relative to
-    the foreground area ‖V‖₁, as Eq. 2 measures areas, so the margin is a fraction of the
-    vehicle whatever its size in the image."""
-    fg_area = _area(fg).clamp_min(1.0)
+    The paper leaves the scale of M_i·M_j open, and with it what m = 0.04 measures. ``scale``:
+    ``"foreground"`` (ours) divides the overlap ‖M_i ⊙ M_j‖₁ by the foreground area ‖V‖₁, as
+    Eq. 2 measures areas, so m is a fraction of the vehicle whatever its size in the image;
+    ``"image"`` divides it by the number of mask pixels (a mean, as Eq. 1's MSE is), so m is a
+    fraction of the image; ``"none"`` keeps Eq. 3's plain dot product, a sum over mask pixels,
+    which grows with the mask resolution and leaves m next to nothing."""
+    if scale not in DIV_SCALES:
+        raise ValueError(f"scale={scale!r}; expected one of {DIV_SCALES}")
+    if scale == "foreground":
+        norm = _area(fg).clamp_min(1.0)
+    else:
+        norm = masks.new_full((masks.shape[0],),
+                              float(masks[0, 0].numel()) if scale == "image" else 1.0)
     total = masks.new_zeros(masks.shape[0])
     for pairs, margin in ((OPPOSITE_PAIRS, opposite_margin), (ADJACENT_PAIRS, adjacent_margin)):
         for i, j in pairs:
-            overlap = _area(masks[:, i] * masks[:, j]) / fg_area
+            overlap = _area(masks[:, i] * masks[:, j]) / norm
             total = total + F.relu(overlap - margin)
     return total.mean()
 
@@ -117,6 +130,7 @@ class SpanMaskCriterion(nn.Module):
     """Step one (Eq. 6): λ_recon·L_recon + λ_area·L_area + λ_div·L_div with λ = 1, 0.5, 1
     (§4.2). ``use_area`` / ``use_div`` switch the auxiliary losses off (Table 1); switched-off
     terms are still reported (without a gradient) so their growth can be watched.
+    ``div_scale``: how L_div scales the overlap (:func:`div_loss`'s ``scale``).
 
     ``output``: the mask network's B×3×h×w masks, or a ``ReIDOutput`` with ``maps["mask/…"]``.
     ``batch``: ``"masks"`` (uint8 label masks, non-zero = foreground) and ``"views"``.
@@ -126,14 +140,19 @@ class SpanMaskCriterion(nn.Module):
 
     def __init__(self, use_area: bool = True, use_div: bool = True, recon_weight: float = 1.0,
                  area_weight: float = 0.5, div_weight: float = 1.0, two_view_ratio: float = 0.7,
-                 adjacent_margin: float = 0.04):
+                 adjacent_margin: float = 0.04, div_scale: str = "foreground"):
         super().__init__()
         if not 0.5 <= two_view_ratio <= 1.0:
             raise ValueError(f"two_view_ratio={two_view_ratio}; §3.1 asks for a value in "
                              "[0.5, 1]")
         self.use_area, self.use_div = use_area, use_div
         self.recon_weight, self.area_weight, self.div_weight = recon_weight, area_weight, div_weight
+        # Eq. 3 of SPAN does not scale M_i·M_j; dividing it by the foreground area (the
+        # default) turns the 0.04 margin of §4.3 into a fraction of the vehicle.
+        if div_scale not in DIV_SCALES:
+            raise ValueError(f"div_scale={div_scale!r}; expected one of {DIV_SCALES}")
         self.two_view_ratio, self.adjacent_margin = two_view_ratio, adjacent_margin
+        self.div_scale = div_scale
 
     def forward(self, output, batch: dict) -> dict[str, torch.Tensor]:
         for key in ("masks", "views"):
@@ -149,7 +168,7 @@ class SpanMaskCriterion(nn.Module):
         fg = foreground(batch["masks"].to(masks.device)[known], masks.shape[-2:])
         recon = recon_loss(masks, fg, labels)
         area = area_loss(masks, fg, max_area_ratios(labels, self.two_view_ratio))
-        div = div_loss(masks, fg, self.adjacent_margin)
+        div = div_loss(masks, fg, self.adjacent_margin, scale=self.div_scale)
         total = self.recon_weight * recon
         total = total + (self.area_weight * area if self.use_area else 0.0)
         total = total + (self.div_weight * div if self.use_div else 0.0)
@@ -161,8 +180,9 @@ class SpanMaskCriterion(nn.Module):
 class SpanCriterion(nn.Module):
     """Step two (Eq. 7): λ_ID·L_ID + λ_trip·L_trip with λ = 1 (§4.2).
 
-    L_ID is the label-smoothed cross-entropy of the single classifier on the concatenated,
-    batch-normalised features (§4.2). L_trip is the batch-hard triplet loss on the
+    L_ID is the cross-entropy of the single classifier on the concatenated, batch-normalised
+    features (§4.2: "a BatchNorm and a fully-connected layer as the classifier"); the label
+    smoothing is the kit's, §4.2 states none. L_trip is the batch-hard triplet loss on the
     pre-BatchNorm features; with a part-aware ``distance`` (``"cpdm"``, §3.3: "for both
     training the CNN and matching images") it compares the four features weighted by the
     masks' area ratios (Eq. 4–5); with any other distance it compares their concatenation.

@@ -15,6 +15,7 @@ from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.data.records import FOREGROUND_LABEL, VIEWS, DatasetError, ReIDDataset, Record
 from vreid_lite.engine.device import choose_device, seed_everything
+from vreid_lite.engine.evaluate import evaluate
 from vreid_lite.engine.history import History
 from vreid_lite.engine.optim import mixed_precision
 from vreid_lite.experiment import fit_preset
@@ -33,6 +34,15 @@ LOSS_COMBINATIONS: dict[str, dict[str, bool]] = {
 
 RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
 """The metrics an ablation row records."""
+
+TABLE1_KEYS = ("mAP", "rank1")
+"""The re-ID metrics Table 1 reports for each loss combination (mAP and R-1)."""
+
+RANKINGS = ("cpdm", "euclidean")
+"""Table 2's distances for the concatenated features: CPDM (Eq. 5) or the euclidean distance
+on the 4·d vector."""
+
+_DISTANCE_NAMES = {"cpdm": "CPDM", "euclidean": "euclidean"}
 
 MASK_KEYS = ("iou/front", "iou/rear", "iou/side", "mask_iou",
              "absent_area/front", "absent_area/rear", "absent_area/side",
@@ -86,8 +96,8 @@ def train_masks(model: Span, loader, data: ReIDDataset, preset: Preset, *,
                 resume: bool = False, progress: bool = True) -> History:
     """Step one: train ``model.mask_net`` alone with ``"span_masks"`` (λ = 1, 0.5, 1;
     ``use_area`` / ``use_div`` as in Table 1; ``mask_options`` go to the criterion, e.g.
-    ``two_view_ratio``, ``adjacent_margin``) on ``loader``'s batches, which must carry
-    ``"masks"`` (``make_loaders(…, with_masks=True)``), then freeze it. ``epochs`` / ``lr``
+    ``two_view_ratio``, ``adjacent_margin``, ``div_scale``) on ``loader``'s batches, which must
+    carry ``"masks"`` (``make_loaders(…, with_masks=True)``), then freeze it. ``epochs`` / ``lr``
     replace the preset's (the paper gives neither for SPAN); the checkpoint goes to
     ``checkpoint_dir/masks``."""
     criterion = build_criterion("span_masks", use_area=use_area, use_div=use_div,
@@ -269,3 +279,148 @@ def train_mask_variants(model: Span, loader, data: ReIDDataset, preset: Preset,
     if "full" in variants:
         model.mask_net.load_state_dict(variants["full"].state)
     return variants
+
+
+def aggregation_name(trained: str, ranked: str) -> str:
+    """Table 2's name for a concatenation model whose triplet loss used ``trained`` and whose
+    ranking uses ``ranked``: ``"Cat+CPDM"`` and ``"Cat+euclidean"`` when the two agree (the
+    paper's "SPAN w/ CPDM" and "SPAN w/ Cat"; §3.3 uses CPDM "for both training the CNN and
+    matching images"), else e.g. ``"CPDM-trained, euclidean-ranked"``."""
+    unknown = [d for d in (trained, ranked) if d not in RANKINGS]
+    if unknown:
+        raise ValueError(f"distance(s) {unknown}; Table 2 compares {RANKINGS}")
+    if trained == ranked:
+        return f"Cat+{_DISTANCE_NAMES[trained]}"
+    return f"{_DISTANCE_NAMES[trained]}-trained, {_DISTANCE_NAMES[ranked]}-ranked"
+
+
+def other_distance(distance: str) -> str:
+    """The distance of ``RANKINGS`` that ``distance`` is not: what Table 2's counterpart of a
+    concatenation model trained with ``distance`` trains (and ranks) with."""
+    if distance not in RANKINGS:
+        raise ValueError(f"distance={distance!r}; Table 2 compares {RANKINGS}")
+    return next(d for d in RANKINGS if d != distance)
+
+
+def rank_cat(model: Span, data: ReIDDataset, image_size: tuple[int, int], *,
+             device: str | torch.device = "auto", image_sets: dict | None = None
+             ) -> tuple[dict[str, dict[str, Any]], dict]:
+    """A concatenation model ranked by each distance of ``RANKINGS``, on the four features
+    after BatchNorm (``embedding``, B×4×d), extracted once. Returns ``({distance: metrics},
+    features)``."""
+    if getattr(model, "aggregation", None) != "cat":
+        raise ValueError("rank_cat ranks the four features of aggregation='cat'; an 'fc' "
+                         "model has one vector, which only the euclidean distance ranks")
+    cpdm = evaluate(model, data, image_size=image_size, device=device, distance="cpdm",
+                    return_features=True, image_sets=image_sets)
+    features = cpdm.pop("features")
+    euclidean = evaluate(model, data, image_size=image_size, distance="euclidean",
+                         features=features)
+    return {"cpdm": cpdm, "euclidean": euclidean}, features
+
+
+def aggregation_rows(rankings: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """Table 2's rows of concatenation models, ``{trained: {ranked: metrics}}`` (distances of
+    ``RANKINGS``) → ``{aggregation_name(trained, ranked): metrics}``: the paper's two rows
+    first, in its order (Cat+euclidean, Cat+CPDM), then the mixed ones."""
+    order = [("euclidean", "euclidean"), ("cpdm", "cpdm"), ("cpdm", "euclidean"),
+             ("euclidean", "cpdm")]
+    unknown = [(t, r) for t, ranked in rankings.items() for r in ranked if (t, r) not in order]
+    if unknown:
+        raise ValueError(f"(trained, ranked) {unknown}; Table 2 compares {RANKINGS}")
+    return {aggregation_name(t, r): rankings[t][r] for t, r in order
+            if r in rankings.get(t, {})}
+
+
+def retrain_features(name: str, data: ReIDDataset, loader, num_classes: int, preset: Preset,
+                     *, mask_state: dict, distance: str | None = None,
+                     model_options: dict | None = None, epochs: int | None = None,
+                     device: str | torch.device = "auto", seed: int = 0,
+                     checkpoint_dir: str | Path | None = None, resume: bool = False,
+                     image_sets: dict | None = None, progress: bool = False
+                     ) -> tuple[SpanRun, dict[str, dict[str, Any]]]:
+    """Step two once more, for an ablation row: a new SPAN (``model_options``) on the trained
+    mask network ``mask_state``, its part network trained with ``distance`` (``None``: as
+    :func:`train_span` chooses) from the same initial weights (``seed``) and on the same
+    batches as the main model, for ``epochs`` (``None``: the preset's). The checkpoint goes to
+    ``checkpoint_dir/<name>/features``. Returns the run and its rankings: :func:`rank_cat`'s
+    for ``aggregation="cat"``, ``{distance: run.metrics}`` for ``"fc"``, ``{}`` for an
+    unlabelled test set."""
+    run = train_span(data, loader, num_classes, preset, epochs=epochs, mask_state=mask_state,
+                     distance=distance, device=device, seed=seed, model_options=model_options,
+                     checkpoint_dir=stage_dir(checkpoint_dir, name), resume=resume,
+                     image_sets=image_sets, progress=progress)
+    if data.meta.get("protocol") == "none":
+        return run, {}
+    if run.model.aggregation != "cat":
+        return run, {run.options["distance"]: run.metrics}
+    ranked, _ = rank_cat(run.model, data, preset.data.image_size, device=device,
+                         image_sets=image_sets)
+    return run, ranked
+
+
+def reid_combinations(spec: str, available: tuple[str, ...]) -> tuple[str, ...]:
+    """The loss combinations besides ``"full"`` that get a re-ID model for Table 1, from a
+    notebook parameter: ``"all"``, ``""`` (none) or names of ``available`` separated by
+    commas."""
+    others = tuple(name for name in available if name != "full")
+    if spec.strip() == "all":
+        return others
+    names = tuple(dict.fromkeys(n.strip() for n in spec.split(",") if n.strip()))
+    unknown = [n for n in names if n not in others]
+    if unknown:
+        raise ValueError(f"reid_losses names {unknown}; expected 'all', '' or some of "
+                         f"{list(others)} (the full combination always has its re-ID model)")
+    return names
+
+
+TABLE2_GAPS = (("Cat+CPDM", "Cat+euclidean",
+                "CPDM against the concatenation, each trained with its own distance"),
+               ("Cat+CPDM", "CPDM-trained, euclidean-ranked",
+                "the ranking alone, on one CPDM-trained model"),
+               ("Cat+euclidean", "global only", "the concatenation against the global feature"))
+"""The differences between Table 2's rows (and the kit's extra ones) that section 10 reads."""
+
+
+def table2_gaps(rows: dict[str, dict[str, float]], metric: str = "mAP") -> list[str]:
+    """``TABLE2_GAPS`` in ``metric`` points as lines of text, each with the paper's own gap
+    where Table 2 has both rows; pairs with a row missing from ``rows`` are left out."""
+    from vreid_lite.runs.paper_numbers import paper_numbers
+
+    paper = paper_numbers("04_span_cpdm", "aggregation", metric).dropna(subset=["variant"])
+    paper = paper.set_index("variant")["value"]
+    lines = []
+    for a, b, what in TABLE2_GAPS:
+        if a in rows and b in rows:
+            line = f"{a} − {b}: {100 * (rows[a][metric] - rows[b][metric]):+.1f} {metric} points"
+            if a in paper and b in paper:
+                what += f"; Table 2: {paper[a] - paper[b]:+.1f}"
+            lines.append(f"{line} ({what})")
+    return lines
+
+
+def global_only(model: Span, data: ReIDDataset, features: dict, image_size: tuple[int, int]
+                ) -> dict[str, Any]:
+    """The retrieval metrics of the global feature alone (the first of the four, euclidean),
+    from ``features`` as :func:`rank_cat` returns them."""
+    return evaluate(model, data, image_size=image_size, distance="euclidean",
+                    features={s: {**f, "embedding": f["embedding"][:, 0]}
+                              for s, f in features.items()})
+
+
+def table1_frame(mask_table: dict[str, dict[str, float]], reid: dict[str, dict[str, Any]],
+                 order: tuple[str, ...] = tuple(LOSS_COMBINATIONS)):
+    """Table 1 with its re-ID column: one row per loss combination of ``order`` that has
+    re-ID metrics in ``reid``; its mask IoU from ``mask_table`` (NaN without one), mAP and
+    rank-1 in %, and the paper's figures beside them (a DataFrame)."""
+    import pandas as pd
+
+    from vreid_lite.runs.paper_numbers import paper_numbers
+
+    rows = {name: {**{k: mask_table.get(name, {}).get(k, float("nan"))
+                      for k in ("mask_iou", "pooled_mask_iou")},
+                   **{k: 100 * reid[name][k] for k in TABLE1_KEYS}}
+            for name in order if name in reid}
+    paper = paper_numbers("04_span_cpdm", "losses").dropna(subset=["variant"])
+    paper = paper.pivot(index="variant", columns="metric", values="value")
+    return pd.DataFrame(rows).T.join(paper.rename(columns=lambda m: f"{m} (paper)"))

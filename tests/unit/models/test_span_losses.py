@@ -55,6 +55,26 @@ def test_div_loss_by_hand():
     assert div_loss(MASKS, FG, adjacent_margin=0.2).item() == pytest.approx(0.0)
 
 
+@pytest.mark.parametrize("scale, expected", [
+    ("foreground", (0.25 / 3 - 0.04) + (0.5 / 3 - 0.04)),   # ÷ ‖V‖₁ = 3
+    ("image", (0.25 / 4 - 0.04) + (0.5 / 4 - 0.04)),        # ÷ 4 mask pixels
+    ("none", (0.25 - 0.04) + (0.5 - 0.04)),                 # Eq. 3's plain dot product
+])
+def test_div_loss_scales_the_overlap_as_asked(scale, expected):
+    assert div_loss(MASKS, FG, scale=scale).item() == pytest.approx(expected)
+    batch = {"masks": PART_LABEL_MASK, "views": torch.tensor([FRONT_SIDE])}
+    terms = build_criterion("span_masks", div_scale=scale)(MASKS, batch)
+    assert terms["div"].item() == pytest.approx(expected)
+    assert terms["total"].item() == pytest.approx(0.25 + 0.5 * (1 / 6 + 5 / 6 - 0.7) + expected)
+
+
+def test_div_loss_refuses_an_unknown_scale():
+    with pytest.raises(ValueError, match="scale='pixels'"):
+        div_loss(MASKS, FG, scale="pixels")
+    with pytest.raises(ValueError, match="div_scale='pixels'"):
+        build_criterion("span_masks", div_scale="pixels")
+
+
 def test_foreground_treats_any_label_as_vehicle_and_averages_when_shrinking():
     labels = torch.tensor([[[[0, 1, 255, 255], [0, 0, 255, 255],
                              [3, 3, 0, 0], [3, 2, 0, 0]]]], dtype=torch.uint8)

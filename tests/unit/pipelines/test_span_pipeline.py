@@ -11,10 +11,14 @@ from PIL import Image
 from vreid_lite.config import get_preset
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.records import VIEWS, DatasetError, ReIDDataset, Record
+from vreid_lite.engine import evaluate
 from vreid_lite.models import build_model
-from vreid_lite.pipelines.span import (evaluate_masks, mask_eval_images, mask_training_set,
-                                       predict_masks, train_features, train_mask_variants,
-                                       train_masks, train_span, view_balanced)
+from vreid_lite.pipelines.span import (aggregation_name, aggregation_rows, evaluate_masks,
+                                       mask_eval_images, mask_training_set, other_distance,
+                                       predict_masks, rank_cat, reid_combinations,
+                                       retrain_features, table1_frame, table2_gaps,
+                                       train_features, train_mask_variants, train_masks,
+                                       train_span, view_balanced)
 
 UNLABELLED = ReIDDataset([], [], [], meta={"protocol": "none"})  # no retrieval evaluation
 PRESET = get_preset("quick", epochs=1)
@@ -160,3 +164,88 @@ def test_mask_eval_images_needs_part_labels(tmp_path):
     assert mask_eval_images(grabcut, (16, 16)) is None       # foregrounds only: no parts
     unmasked = ReIDDataset([], [Record("x.png", 0, 0)], [], meta={"protocol": "veri"})
     assert mask_eval_images(unmasked, (16, 16)) is None
+
+
+def test_table2_names_say_how_a_model_was_trained_and_ranked():
+    assert aggregation_name("cpdm", "cpdm") == "Cat+CPDM"
+    assert aggregation_name("euclidean", "euclidean") == "Cat+euclidean"
+    assert aggregation_name("cpdm", "euclidean") == "CPDM-trained, euclidean-ranked"
+    assert aggregation_name("euclidean", "cpdm") == "euclidean-trained, CPDM-ranked"
+    assert other_distance("cpdm") == "euclidean" and other_distance("euclidean") == "cpdm"
+    with pytest.raises(ValueError, match="cosine"):
+        other_distance("cosine")
+    rows = aggregation_rows({"cpdm": {"cpdm": 1, "euclidean": 2}, "euclidean": {"euclidean": 3}})
+    assert list(rows.items()) == [("Cat+euclidean", 3), ("Cat+CPDM", 1),
+                                  ("CPDM-trained, euclidean-ranked", 2)]
+    with pytest.raises(ValueError, match="cosine"):
+        aggregation_rows({"cpdm": {"cosine": 1}})
+
+
+def test_retrain_features_repeats_step_two_on_the_given_masks(tmp_path):
+    main = train_span(UNLABELLED, LOADER, 4, PRESET, device="cpu", progress=False,
+                      model_options={"pretrained": False})
+    masks = main.model.mask_net.state_dict()
+    again, ranked = retrain_features("again", UNLABELLED, LOADER, 4, PRESET, mask_state=masks,
+                                     distance="cpdm", model_options={"pretrained": False},
+                                     device="cpu", checkpoint_dir=tmp_path)
+    assert ranked == {} and again.mask_history is None
+    assert list((tmp_path / "again" / "features").iterdir())
+    for key, value in main.model.state_dict().items():   # same start, batches and masks
+        torch.testing.assert_close(again.model.state_dict()[key], value, msg=key)
+    other, _ = retrain_features("euclidean", UNLABELLED, LOADER, 4, PRESET, mask_state=masks,
+                                distance="euclidean", model_options={"pretrained": False},
+                                device="cpu")
+    assert other.options["distance"] == "euclidean"
+    assert changed(snapshot(main.model.part_net), other.model.part_net)
+
+
+def eval_batches(seed):
+    batch = make_batch(seed)
+    return [{**batch, "camids": torch.arange(8) % 2}]
+
+
+def test_rank_cat_ranks_the_same_features_both_ways():
+    model = span().eval()
+    data = ReIDDataset([], [Record("q.png", 0, 0)], [Record("g.png", 0, 1)],
+                       meta={"protocol": "veri"})
+    sets = {"query": eval_batches(2), "gallery": eval_batches(3)}
+    ranked, features = rank_cat(model, data, (32, 32), device="cpu", image_sets=sets)
+    assert set(ranked) == {"cpdm", "euclidean"}
+    assert features["query"]["embedding"].shape == (8, 4, model.embed_dim)
+    for distance, metrics in ranked.items():
+        alone = evaluate(model, data, image_size=(32, 32), distance=distance, features=features)
+        assert metrics["mAP"] == pytest.approx(alone["mAP"]), distance
+    with pytest.raises(ValueError, match="aggregation='cat'"):
+        rank_cat(span(aggregation="fc"), data, (32, 32), device="cpu", image_sets=sets)
+
+
+def test_reid_combinations_reads_the_notebook_parameter():
+    available = ("recon", "no_area", "no_div", "full")
+    assert reid_combinations("recon", available) == ("recon",)
+    assert reid_combinations(" no_div, recon ,recon", available) == ("no_div", "recon")
+    assert reid_combinations("all", available) == ("recon", "no_area", "no_div")
+    assert reid_combinations("", available) == ()
+    with pytest.raises(ValueError, match="full combination always"):
+        reid_combinations("full", available)
+    with pytest.raises(ValueError, match="'recon'"):
+        reid_combinations("recon", ("full",))
+
+
+def test_table2_gaps_read_the_rows_present_with_the_papers_gap():
+    rows = {"Cat+CPDM": {"mAP": 0.60}, "Cat+euclidean": {"mAP": 0.55}, "global only": {"mAP": 0.5}}
+    lines = table2_gaps(rows)
+    assert len(lines) == 2                  # no CPDM-trained, euclidean-ranked row
+    assert lines[0].startswith("Cat+CPDM − Cat+euclidean: +5.0 mAP points")
+    assert "Table 2: +5.8" in lines[0]      # 68.9 − 63.1
+    assert lines[1].startswith("Cat+euclidean − global only: +5.0") and "Table 2" not in lines[1]
+
+
+def test_table1_frame_puts_re_id_beside_mask_iou_and_the_paper():
+    masks = {"recon": {"mask_iou": 0.4, "pooled_mask_iou": 0.3},
+             "full": {"mask_iou": 0.1, "pooled_mask_iou": 0.1}}
+    reid = {"full": {"mAP": 0.6, "rank1": 0.7}, "recon": {"mAP": 0.5, "rank1": 0.65}}
+    frame = table1_frame(masks, reid, ("recon", "no_area", "no_div", "full"))
+    assert list(frame.index) == ["recon", "full"]
+    assert frame.loc["full", "mAP"] == pytest.approx(60) and frame.loc["recon", "mask_iou"] == 0.4
+    assert frame.loc["full", "mAP (paper)"] == 68.6 and frame.loc["recon", "rank1 (paper)"] == 91.8
+    assert table1_frame({}, {"full": reid["full"]}).loc["full", "mask_iou"] != 0.0  # NaN
