@@ -25,8 +25,22 @@ from vreid_lite.pipelines.stages import PipelineRun, stage_dir
 RETRIEVAL_KEYS = ("mAP", "rank1", "rank5", "mINP")
 """The metrics a Table 1 row records."""
 
-TABLE1_ROWS = ("Baseline", "VAN(f)", "VAN(fa)", "ANet(j) w/o AC", "ANet(j)")
-"""Table 1's rows, in the paper's order."""
+STEP1_ROW = "ANet(j) after step 1"
+NO_AC_ROW = "ANet(j) w/o AC"
+
+TABLE1_ROWS = ("Baseline", "VAN(f)", "VAN(fa)", STEP1_ROW, NO_AC_ROW, "ANet(j)")
+"""Table 1's rows in the paper's order, plus one the paper does not have: ``STEP1_ROW``, the
+model step 2 starts from. The paper does not say how its "ANet (j) w/o AC" was trained; ours,
+``NO_AC_ROW``, is step 2 with L instead of L′ (:func:`train_ac_control`), so that it differs
+from "ANet(j)" in AC alone and not in the number of epochs, as the step-1 model does."""
+
+MISSING_ROWS = {
+    "Baseline": "ablation = False",
+    "VAN(f)": "ablation = False",
+    "VAN(fa)": "ablation = False",
+    NO_AC_ROW: "ac_control = False; the step-1 model is no substitute, it trained fewer epochs",
+}
+"""Why a Table 1 row can be missing from a run."""
 
 FREEZE = {"backbone": ("backbone",), "backbone+f": ("backbone", "f_head")}
 """What step 2 freezes. §3.2 freezes "the backbone (i.e., all operations before f)". Whether
@@ -38,9 +52,13 @@ STEP2_SHARE = 60 / 150
 """§4.2: step 1 runs 150 epochs, step 2 60; step 2 defaults to this share of step 1."""
 
 STEP2_LR_FACTOR = 0.1
-"""Step 2's learning rate as a share of the preset's. The paper's schedule (6e-4, ×0.1 at
-epochs 60, 120, 150) leaves step 2 at 10⁻³ of the initial rate for 60 epochs; over the few
-epochs of the kit's presets that would leave the model where step 1 left it, so we use 0.1."""
+"""Step 2's learning rate as a share of the preset's. The paper's schedule (§4.2: 0.0006,
+"decayed by 0.1 at epochs 60, 120 and 150", step 2 from epoch 150) leaves step 2 at
+``PAPER_STEP2_LR_FACTOR`` of the initial rate for 60 epochs; over the few epochs of the kit's
+presets that would leave the model where step 1 left it, so we use 0.1."""
+
+PAPER_STEP2_LR_FACTOR = 1e-3
+"""Step 2's learning rate in the paper, as a share of its initial rate (see above)."""
 
 
 def attribute_classes(data: ReIDDataset) -> dict[str, int]:
@@ -195,15 +213,16 @@ def _score_all(model: ANet, data: ReIDDataset, image_size, dev, sets):
 
 def train_anet(data: ReIDDataset, loader, num_classes: int, preset: Preset, *,
                epochs: int | None = None, ac_epochs: int | None = None,
-               ac_lr: float | None = None, freeze: str = "backbone+f",
+               ac_lr: float | None = None, freeze: str = "backbone+f", ac_control: bool = True,
                device: str | torch.device = "auto", seed: int = 0,
                model_options: dict | None = None, criterion_options: dict | None = None,
                checkpoint_dir: str | Path | None = None, resume: bool = False,
                image_sets: dict | None = None, progress: bool = True) -> ANetRun:
     """Build ANet, run step 1 (``epochs``, default the preset's) and step 2 (``ac_epochs``,
-    default :func:`step2_epochs`; ``ac_lr``), score j after each: Table 1's
-    "ANet(j) w/o AC" (after step 1) and "ANet(j)" (after step 2). ``criterion_options`` go to
-    both criteria (``lam``, ``pattern_margin`` …; ``ac_mine_on`` to step 2's only)."""
+    default :func:`step2_epochs`; ``ac_lr``), score j after each: the rows ``STEP1_ROW`` and
+    "ANet(j)". With ``ac_control`` also :func:`train_ac_control` from the step-1 weights:
+    the row ``NO_AC_ROW``. ``criterion_options`` go to both criteria (``lam``,
+    ``pattern_margin`` …; ``ac_mine_on`` to step 2's only)."""
     p = with_epochs(preset, epochs)
     dev = choose_device(device)
     sets = image_sets if image_sets is not None else eval_image_sets(data, p.data.image_size)
@@ -220,9 +239,89 @@ def train_anet(data: ReIDDataset, loader, num_classes: int, preset: Preset, *,
     history, _ = train_step2(model, loader, data, p, criterion=ANetACCriterion(**options),
                              epochs=ac_epochs, lr=ac_lr, freeze=freeze, **common)
     metrics, attributes, _ = _score_all(model, data, p.data.image_size, dev, sets)
-    rows = {"ANet(j) w/o AC": row(step1_metrics["j"]), "ANet(j)": row(metrics["j"])}
+    rows = {STEP1_ROW: row(step1_metrics["j"])}
+    if ac_control:
+        control = train_ac_control(data, loader, num_classes, p, step1_state, epochs=ac_epochs,
+                                   lr=ac_lr, freeze=freeze, device=dev, seed=seed,
+                                   model_options=model_options, criterion_options=options,
+                                   image_sets=sets, progress=progress)
+        rows[NO_AC_ROW] = row(control)
+    rows["ANet(j)"] = row(metrics["j"])
     return ANetRun(model, history, metrics, rows, attributes, step1_history, step1_metrics,
                    step1_state)
+
+
+def train_ac_control(data: ReIDDataset, loader, num_classes: int, preset: Preset,
+                     step1_state: dict[str, torch.Tensor], *, epochs: int | None = None,
+                     lr: float | None = None, freeze: str = "backbone+f",
+                     device: str | torch.device = "auto", seed: int = 0,
+                     model_options: dict | None = None, criterion_options: dict | None = None,
+                     image_sets: dict | None = None, progress: bool = True) -> dict[str, Any]:
+    """Table 1's "ANet(j) w/o AC" (``NO_AC_ROW``): a new ANet with the step-1 weights
+    ``step1_state`` runs step 2 with L (Eq. 10) instead of L′ (Eq. 13), with the same
+    ``freeze``, ``epochs`` and ``lr`` as :func:`train_step2`, so that its gap to "ANet(j)" is
+    AC's alone. Nothing is checkpointed. Returns the metrics of j."""
+    p = check_preset(preset, "train_ac_control")
+    dev = choose_device(device)
+    sets = image_sets if image_sets is not None else eval_image_sets(data, p.data.image_size)
+    model = build_anet(data, num_classes, p, **(model_options or {})).to(dev)
+    model.load_state_dict(step1_state)
+    options = {**_criterion_defaults(p), **(criterion_options or {})}
+    options.pop("ac_mine_on", None)
+    train_step2(model, loader, data, p, criterion=ANetCriterion(**options), epochs=epochs,
+                lr=lr, freeze=freeze, device=dev, seed=seed, evaluate_model=False,
+                image_sets=sets, progress=progress)
+    outputs = extract_test_outputs(model, data, p.data.image_size, device=dev, image_sets=sets)
+    return score_feature(model, data, outputs, "j", p.data.image_size)
+
+
+def ordered_table1(rows: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """``rows`` in ``TABLE1_ROWS`` order (rows of other names are dropped)."""
+    return {name: rows[name] for name in TABLE1_ROWS if name in rows}
+
+
+def table1_caption(rows: dict, backbone: str, preset_name: str, epochs: int,
+                   ac_epochs: int, ac_lr_factor: float) -> str:
+    """The caption of Table 1: the setting, how it differs from the paper's (§4.2), and why
+    any row is missing (``MISSING_ROWS``)."""
+    net = f"{backbone} (no IBN)" if backbone.startswith("resnet") else backbone
+    text = (f"Table 1, % ({preset_name} preset: {net}, {_epochs(epochs)}; step 2 "
+            f"{_epochs(ac_epochs)} at {ac_lr_factor:g}× the initial learning rate). The paper: "
+            f"ResNet-50 with Instance-Batch Normalization, 150 + 60 epochs, step 2 at "
+            f"{PAPER_STEP2_LR_FACTOR:g}× (§4.2).")
+    missing = [f"{name} ({MISSING_ROWS[name]})" for name in MISSING_ROWS if name not in rows]
+    return text + (" Not run: " + "; ".join(missing) + "." if missing else "")
+
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
+GAPS = (("ANet(j)", "VAN(f)"), ("ANet(j)", NO_AC_ROW), ("VAN(fa)", "VAN(f)"),
+        ("VAN(f)", "Baseline"))
+"""The differences between Table 1 rows that §4.3 discusses, as (row, minus row)."""
+
+
+def table1_gaps(rows: dict[str, dict[str, float]], metric: str = "mAP",
+                dataset: str = "VeRi-776"):
+    """``GAPS`` in ``metric`` points, here and in the paper's Table 1 on ``dataset``, and
+    whether the two agree in sign (a DataFrame; pairs with a row missing here are left out)."""
+    import pandas as pd
+
+    from vreid_lite.runs.paper_numbers import paper_numbers
+
+    paper = paper_numbers("05_anet", "table1", metric)
+    paper = paper[paper["dataset"] == dataset].set_index("variant")["value"]
+    out = {}
+    for a, b in GAPS:
+        if a in rows and b in rows:
+            here = 100 * (rows[a][metric] - rows[b][metric])
+            there = round(float(paper[a] - paper[b]), 2)
+            agree = "tie in the paper" if there == 0 else "yes" if here * there > 0 else "no"
+            out[f"{a} − {b}"] = {"here": here, f"paper ({dataset})": there,
+                                 "same sign": agree}
+    return pd.DataFrame(out).T
 
 
 def train_van(data: ReIDDataset, loader, num_classes: int, preset: Preset, *,

@@ -1,4 +1,5 @@
-"""ANet's two steps: the backbone gets gradients in step 1 and none in step 2."""
+"""ANet's two steps: the backbone gets gradients in step 1 and none in step 2; the AC control
+and Table 1's rows."""
 from __future__ import annotations
 
 import pytest
@@ -113,10 +114,11 @@ def test_train_anet_and_van_give_their_table1_rows(tmp_path):
     loader, num_classes = make_loaders(data, preset, "cpu", progress=False)
     run = train_anet(data, loader, num_classes, preset, ac_epochs=1, device="cpu",
                      checkpoint_dir=tmp_path, progress=False)
-    assert set(run.rows) == {"ANet(j) w/o AC", "ANet(j)"}
+    assert list(run.rows) == ["ANet(j) after step 1", "ANet(j) w/o AC", "ANet(j)"]
     assert set(run.rows["ANet(j)"]) == {"mAP", "rank1", "rank5", "mINP"}
     assert set(run.metrics) == {"f", "fa", "j"} and run.model.frozen == ("backbone", "f_head")
-    assert run.rows["ANet(j) w/o AC"]["mAP"] == pytest.approx(run.step1_metrics["j"]["mAP"])
+    assert run.rows["ANet(j) after step 1"]["mAP"] == pytest.approx(
+        run.step1_metrics["j"]["mAP"])
     assert {"color_acc", "type_acc"} <= set(run.attributes)
     assert run.attributes["color_labelled"] == len(data.query) + len(data.gallery)
     assert (tmp_path / "step1" / "checkpoint.pt").is_file()
@@ -124,3 +126,43 @@ def test_train_anet_and_van_give_their_table1_rows(tmp_path):
     van = train_van(data, loader, num_classes, preset, device="cpu", progress=False)
     assert set(van.rows) == {"VAN(f)", "VAN(fa)"} and van.model.joint_module is None
     assert set(van.rows) | set(run.rows) | {"Baseline"} == set(TABLE1_ROWS)
+
+
+def test_the_ac_control_is_step2_with_l_from_the_step1_weights(monkeypatch):
+    """"ANet(j) w/o AC" starts where step 2 starts and trains what step 2 trains, with L."""
+    import vreid_lite.pipelines.anet as pipeline
+
+    model = make_model()
+    loader = [make_batch(0), make_batch(1)]
+    train_step1(model, loader, None, QUICK, epochs=1, device="cpu", evaluate_model=False,
+                progress=False)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    seen = {}
+
+    def step2(model, loader, data, preset, **options):
+        seen.update(options, state=model.state_dict())
+        return None, {}
+
+    monkeypatch.setattr(pipeline, "train_step2", step2)
+    monkeypatch.setattr(pipeline, "build_anet", lambda *a, **k: make_model())
+    monkeypatch.setattr(pipeline, "extract_test_outputs", lambda *a, **k: {})
+    monkeypatch.setattr(pipeline, "score_feature", lambda *a, **k: {"mAP": 0.5})
+    out = pipeline.train_ac_control(None, loader, 4, QUICK, state, epochs=3, lr=1e-5,
+                                    freeze="backbone", device="cpu", image_sets={},
+                                    criterion_options={"ac_mine_on": "f", "lam": 0.5})
+    assert out == {"mAP": 0.5}
+    assert (seen["epochs"], seen["lr"], seen["freeze"]) == (3, 1e-5, "backbone")
+    assert type(seen["criterion"]) is ANetCriterion and seen["criterion"].lam == 0.5
+    assert all(torch.equal(seen["state"][k], v) for k, v in state.items())
+
+
+def test_table1_says_why_a_row_is_missing():
+    from vreid_lite.pipelines.anet import ordered_table1, table1_caption
+
+    rows = {"ANet(j)": {}, "ANet(j) after step 1": {}, "VAN(f)": {}, "other": {}}
+    assert list(ordered_table1(rows)) == ["VAN(f)", "ANet(j) after step 1", "ANet(j)"]
+    caption = table1_caption(rows, "resnet50", "standard", 40, 16, 0.1)
+    assert "resnet50 (no IBN)" in caption and "0.001×" in caption and "0.1×" in caption
+    assert "ANet(j) w/o AC (ac_control = False" in caption and "Baseline (ablation" in caption
+    full = dict(rows, **{"Baseline": {}, "VAN(fa)": {}, "ANet(j) w/o AC": {}})
+    assert "Not run" not in table1_caption(full, "quick_net", "quick", 9, 4, 0.1)
