@@ -16,7 +16,7 @@ from torch import nn
 
 from vreid_lite.models.backbones import build_backbone
 from vreid_lite.models.heads import BNNeck, GlobalAvgPool
-from vreid_lite.models.mvan_attention import ATTENTIONS, SpatialAttention
+from vreid_lite.models.mvan_attention import ATTENTIONS, LAM_APPLY, SpatialAttention
 from vreid_lite.models.mvan_vnet import MVAN_VIEWS, VNet, check_num_views
 from vreid_lite.models.output import ReIDOutput
 from vreid_lite.models._registry import register_model
@@ -34,8 +34,12 @@ VARIANTS: dict[str, dict] = {
     "+GAM": {"fusion": "soft", "attention": "gam"},
     "+LAM": {"fusion": "soft", "attention": "lam"},
     "+GLAM": {"fusion": "soft", "attention": "glam"},
+    "+LAM (1+L)": {"fusion": "soft", "attention": "lam", "lam_apply": "residual"},
 }
-"""The rows of Table I (multi-view branches) and Table IV (attention, on Multi-View-4)."""
+"""The rows of Table I (multi-view branches) and Table IV (attention, on Multi-View-4).
+The paper does not write F̂ for LAM alone: ``"+LAM"`` reads it literally, F ⊙ L, and
+``"+LAM (1+L)"`` as F ⊙ (1 + L) (``lam_apply``, :mod:`~vreid_lite.models.mvan_attention`);
+both are interpretations of the one +LAM row."""
 
 DEFAULT_BRANCH_AFTER = 4
 """Multi-View-4: Table IV's attention rows split after conv4; on ResNet-50 the paper shares
@@ -48,6 +52,8 @@ class MVAN(nn.Module):
     ``branch_after`` = l ∈ {0, …, 4}: the first l of the backbone's five pieces (stem + four
     stages, i.e. conv1 … conv5 of VGG16, conv1 … res5 of ResNet) are shared ("Multi-View-l",
     Table IV); the remaining pieces are deep-copied once per branch. l = 0 shares nothing.
+    ``lam_apply`` (``attention="lam"`` only): ``"literal"`` F ⊙ L or ``"residual"``
+    F ⊙ (1 + L), two readings of LAM alone, which the paper does not write out.
 
     The V-Net is built frozen (the paper trains it off-line, §III-C): train it first with
     ``vnet.unfreeze()`` and :class:`~vreid_lite.models.mvan_vnet.ViewpointCriterion`, then
@@ -67,17 +73,21 @@ class MVAN(nn.Module):
                  last_stride: int = 1, num_views: int = 3,
                  branch_after: int = DEFAULT_BRANCH_AFTER, attention: str = "glam",
                  fusion: str = "soft", reduction: int = 16, embed_dim: int | None = None,
-                 vnet_backbone: str = "light_vgg_m", vnet_dim: int = 512, **backbone_options):
+                 vnet_backbone: str = "light_vgg_m", vnet_dim: int = 512,
+                 lam_apply: str = "literal", **backbone_options):
         super().__init__()
         check_num_views(num_views)
         if fusion not in FUSIONS:
             raise ValueError(f"fusion {fusion!r}; expected one of {FUSIONS}")
         if attention not in ATTENTIONS:
             raise ValueError(f"attention {attention!r}; expected one of {ATTENTIONS}")
+        if lam_apply not in LAM_APPLY:
+            raise ValueError(f"lam_apply {lam_apply!r}; expected one of {LAM_APPLY}")
         if branch_after not in range(5):
             raise ValueError(f"branch_after={branch_after!r}; expected 0-4 (stages shared "
                              "before the branches split; 0 shares none)")
         self.fusion, self.attention, self.branch_after = fusion, attention, branch_after
+        self.lam_apply = lam_apply
         n_branches = 1 if fusion == "single" else num_views
         self.num_views = num_views
         if fusion in ("soft", "binary"):
@@ -93,7 +103,7 @@ class MVAN(nn.Module):
             nn.Sequential(*(copy.deepcopy(p) for p in pieces[branch_after:]))
             for _ in range(n_branches))
         channels = net.out_channels
-        self.attend = nn.ModuleList(SpatialAttention(channels, attention, reduction)
+        self.attend = nn.ModuleList(SpatialAttention(channels, attention, reduction, lam_apply)
                                     for _ in range(n_branches))
         self.pool = GlobalAvgPool()
         if embed_dim is None:
@@ -178,18 +188,20 @@ def build_mvan(num_classes: int, variant: str = "+GLAM", backbone: str = "resnet
                branch_after: int | None = None, attention: str | None = None,
                fusion: str | None = None, reduction: int = 16, embed_dim: int | None = None,
                vnet_backbone: str = "light_vgg_m", vnet_dim: int = 512,
-               **backbone_options) -> MVAN:
+               lam_apply: str | None = None, **backbone_options) -> MVAN:
     """MVAN as the paper's ``variant`` names it (a key of ``VARIANTS``: ``"Baseline-1"``,
     ``"Baseline-2"``, ``"Multi-View"``, ``"Multi-View-Binary"``, ``"+GAM"``, ``"+LAM"``,
-    ``"+GLAM"``); ``branch_after``, ``attention`` and ``fusion`` given explicitly replace the
-    variant's. ``num_views``: 3 (front, rear, side; VeRi-776) or 2 (front, rear; VehicleID).
+    ``"+GLAM"``, and ``"+LAM (1+L)"``, the residual reading of +LAM); ``branch_after``,
+    ``attention``, ``fusion`` and ``lam_apply`` given explicitly replace the variant's.
+    ``num_views``: 3 (front, rear, side; VeRi-776) or 2 (front, rear; VehicleID).
     ``reduction``: GAM's r (16, Eq. 13). ``embed_dim`` as the baseline's (``None``: the
     backbone's default, 512 for the light VGGs). The V-Net uses ``vnet_backbone`` (the paper's
     VGG_CNN_M_1024 by default) and a ``vnet_dim``-d hidden layer."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown MVAN variant {variant!r}; expected one of {list(VARIANTS)}")
     spec = {"branch_after": DEFAULT_BRANCH_AFTER, **VARIANTS[variant]}
-    given = {"branch_after": branch_after, "attention": attention, "fusion": fusion}
+    given = {"branch_after": branch_after, "attention": attention, "fusion": fusion,
+             "lam_apply": lam_apply}
     spec.update({k: v for k, v in given.items() if v is not None})
     return MVAN(num_classes, backbone=backbone, pretrained=pretrained, last_stride=last_stride,
                 num_views=num_views, reduction=reduction, embed_dim=embed_dim,

@@ -1,6 +1,12 @@
 """MVAN's spatial attention block (Teng et al., "Multi-View Attention Network", §III-B-3):
 the global attention module (GAM, Eq. 13–15) and the parameter-free local attention module
-(LAM, Eq. 16–17), combined on a branch's feature map as F̂ = F ⊙ (G + L) (Eq. 5)."""
+(LAM, Eq. 16–17), combined on a branch's feature map as F̂ = F ⊙ (G + L) (Eq. 5).
+
+The paper writes F̂ only for both maps together. For LAM alone (Table IV's +LAM row) two
+readings are offered, both interpretations: ``"literal"`` drops G from Eq. 5's sum, F ⊙ L;
+``"residual"`` puts 1 where G was, F ⊙ (1 + L). L sums to 1 over the h×w positions (Eq. 17), so
+F ⊙ L keeps about one position's worth of F, whereas in Eq. 5 G ∈ (0, 1) already carries F
+everywhere and L only adds to it; the residual reading keeps that role of L."""
 from __future__ import annotations
 
 import torch
@@ -8,6 +14,9 @@ from torch import nn
 
 ATTENTIONS = ("none", "gam", "lam", "glam")
 """Which maps refine a branch: none (Multi-View), GAM only, LAM only, both (GLAM)."""
+
+LAM_APPLY = ("literal", "residual")
+"""How LAM alone refines F: ``literal`` F ⊙ L, ``residual`` F ⊙ (1 + L); both interpretations."""
 
 
 class GlobalAttentionModule(nn.Module):
@@ -44,17 +53,26 @@ class LocalAttentionModule(nn.Module):
 class SpatialAttention(nn.Module):
     """One branch's attention block: F̂ = F ⊙ (G + L) (Eq. 5) for ``"glam"``.
 
-    The paper does not write F̂ for one module alone (Table IV's +GAM and +LAM rows); we drop
-    the absent map from Eq. 5's sum: F ⊙ G for ``"gam"``, F ⊙ L for ``"lam"``; ``"none"``
-    returns F unchanged. ``forward`` returns ``(F̂, {"gam": G, "lam": L})`` with the maps
-    computed.
+    The paper does not write F̂ for one module alone (Table IV's +GAM and +LAM rows). For
+    ``"gam"`` we drop L from Eq. 5's sum, F ⊙ G. For ``"lam"``, ``lam_apply`` picks the
+    reading: ``"literal"`` drops G, F ⊙ L; ``"residual"`` F ⊙ (1 + L). ``lam_apply`` is about
+    LAM alone: with any other ``kind`` it must stay ``"literal"`` (Eq. 5 is written out for
+    GLAM). ``"none"`` returns F unchanged. ``forward`` returns ``(F̂, {"gam": G, "lam": L})``
+    with the maps computed.
     """
 
-    def __init__(self, in_channels: int, kind: str = "glam", reduction: int = 16):
+    def __init__(self, in_channels: int, kind: str = "glam", reduction: int = 16,
+                 lam_apply: str = "literal"):
         super().__init__()
         if kind not in ATTENTIONS:
             raise ValueError(f"attention {kind!r}; expected one of {ATTENTIONS}")
-        self.kind = kind
+        if lam_apply not in LAM_APPLY:
+            raise ValueError(f"lam_apply {lam_apply!r}; expected one of {LAM_APPLY}")
+        if lam_apply != "literal" and kind != "lam":
+            raise ValueError(f"lam_apply {lam_apply!r} reads F̂ for LAM alone; attention "
+                             f"{kind!r} has {'Eq. 5 written out' if kind == 'glam' else 'no LAM'}"
+                             ", so keep lam_apply='literal'")
+        self.kind, self.lam_apply = kind, lam_apply
         self.gam = GlobalAttentionModule(in_channels, reduction) if kind in ("gam", "glam") \
             else None
         self.lam = LocalAttentionModule() if kind in ("lam", "glam") else None
@@ -67,4 +85,6 @@ class SpatialAttention(nn.Module):
             maps["lam"] = self.lam(fmap)
         if not maps:
             return fmap, maps
+        if self.lam_apply == "residual":
+            return fmap * (1 + maps["lam"]), maps
         return fmap * sum(maps.values()), maps

@@ -1,5 +1,6 @@
 """MVAN's two training stages (§III-C): the V-Net on viewpoint labels, then the M-Net with the
-V-Net frozen; the V-Net's confusion matrix; how p routes the gradient to the branches."""
+V-Net frozen; the V-Net's confusion matrix; how p routes the gradient to the branches; what
+the attention does to the pooled features; retrieval by f or by the kit's embedding."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from torch import nn
 from vreid_lite.config import Preset, with_epochs
 from vreid_lite.data.records import ReIDDataset
 from vreid_lite.engine.device import choose_device, seed_everything
-from vreid_lite.engine.evaluate import extract_features
+from vreid_lite.engine.evaluate import evaluate, extract_features
 from vreid_lite.engine.history import History
 from vreid_lite.experiment import fit_preset
 from vreid_lite.models import build_model
@@ -146,6 +147,60 @@ def vnet_confusion(model: MVAN, images, device: str | torch.device = "auto",
             "recall": (confusion.diag().float() / totals).tolist(),
             "view_names": list(MVAN_VIEWS[v]), "probs": out["view_probs"],
             "targets": targets, "unlabelled": int((~known).sum())}
+
+
+@torch.no_grad()
+def attention_energy(model: MVAN, images: torch.Tensor) -> dict[str, float]:
+    """What the attention of ``model``'s branches does to the pooled features of ``images``
+    (a batch on the model's device), averaged over images and branches.
+
+    Returns ``positions`` (h·w of a branch's map), ``lam_peak`` (the largest entry of L:
+    1/(h·w) for a uniform map, 1 when one position takes it all), ``gam_mean`` (the mean of
+    G), ``pooled_ratio`` (‖GAP(F̂)‖ / ‖GAP(F)‖: how much of the pooled feature's norm the
+    attention keeps, 1 for none) and ``lam_pooled_ratio`` (the same for F ⊙ L alone, the
+    literal reading of LAM). A map the model lacks gives NaN. The model runs in eval mode;
+    nothing is changed.
+    """
+    was_training = model.training
+    model.eval()
+    stats: dict[str, list[torch.Tensor]] = {}
+    try:
+        shared = model.shared(images)
+        for branch, attend in zip(model.branches, model.attend):
+            fmap = branch(shared).float()
+            refined, maps = attend(fmap)
+            base = model.pool(fmap).norm(dim=1).clamp(min=1e-12)
+            stats.setdefault("pooled_ratio", []).append(model.pool(refined).norm(dim=1) / base)
+            if "gam" in maps:
+                stats.setdefault("gam_mean", []).append(maps["gam"].float().mean(dim=(1, 2, 3)))
+            if "lam" in maps:
+                lam = maps["lam"].float()
+                stats.setdefault("lam_peak", []).append(lam.flatten(1).amax(1))
+                stats.setdefault("lam_pooled_ratio", []).append(
+                    model.pool(fmap * lam).norm(dim=1) / base)
+    finally:
+        model.train(was_training)
+    result = {"positions": float(fmap.shape[2] * fmap.shape[3])}
+    for key in ("lam_peak", "gam_mean", "pooled_ratio", "lam_pooled_ratio"):
+        result[key] = float(torch.cat(stats[key]).mean()) if key in stats else float("nan")
+    return result
+
+
+def retrieval_by_feature(model: MVAN, data: ReIDDataset, image_sets: dict, *,
+                         image_size: tuple[int, int], device: str | torch.device = "auto"
+                         ) -> dict[str, dict[str, float]]:
+    """Retrieval metrics (``RETRIEVAL_KEYS``) of ``model`` ranked by two features, L2 distance
+    both: ``"embedding"``, the kit's (BN(f), the BNNeck's batch-normalised copy of f), and
+    ``"fused"``, f itself (Eq. 8), which the paper ranks by (§III-C). ``image_sets`` as for
+    :func:`~vreid_lite.engine.evaluate.evaluate`; the images are passed through once."""
+    features = {split: extract_features(model, images, device=device, keys=("fused",))
+                for split, images in image_sets.items()}
+    result = {}
+    for key in ("embedding", "fused"):
+        chosen = {split: {**f, "embedding": f[key]} for split, f in features.items()}
+        metrics = evaluate(model, data, image_size=image_size, device=device, features=chosen)
+        result[key] = {k: metrics[k] for k in RETRIEVAL_KEYS}
+    return result
 
 
 def _grad_norm(*modules: nn.Module) -> torch.Tensor:

@@ -89,7 +89,7 @@ def test_vnet_gets_no_gradient_and_stays_fixed_in_stage_two():
 
 def test_variants_build_the_papers_rows():
     assert list(VARIANTS) == ["Baseline-1", "Baseline-2", "Multi-View", "Multi-View-Binary",
-                              "+GAM", "+LAM", "+GLAM"]
+                              "+GAM", "+LAM", "+GLAM", "+LAM (1+L)"]
     b1 = mvan(variant="Baseline-1")
     assert b1.vnet is None and len(b1.branches) == 1 and b1.attention == "none"
     b2 = mvan(variant="Baseline-2")
@@ -140,3 +140,32 @@ def test_bad_options_are_errors():
         mvan(fusion="max")
     with pytest.raises(ValueError, match="num_views=4"):
         mvan(num_views=4)
+
+
+def test_lam_residual_variant_reads_lam_alone_as_f_times_one_plus_l():
+    literal, residual = mvan(variant="+LAM"), mvan(variant="+LAM (1+L)")
+    assert (literal.attention, literal.lam_apply) == ("lam", "literal")
+    assert (residual.attention, residual.lam_apply) == ("lam", "residual")
+    assert all(a.lam_apply == "residual" for a in residual.attend)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(residual) == count(literal)  # LAM has no parameters either way
+    residual.load_state_dict(literal.state_dict())
+    images = batch()["images"]
+    with torch.no_grad():
+        a, b = literal.eval()(images), residual.eval()(images)
+    assert a.embedding.shape == b.embedding.shape == (8, 256)
+    assert a.aux["branch_feats"].shape == b.aux["branch_feats"].shape == (8, 3, 256)
+    for name in literal.branch_names:  # same weights, same L; only the refinement differs
+        torch.testing.assert_close(a.maps[f"lam/{name}"], b.maps[f"lam/{name}"])
+    assert not torch.allclose(a.aux["fused"], b.aux["fused"])
+    # GAP(F ⊙ (1 + L)) = GAP(F) + GAP(F ⊙ L): the residual feature is never the smaller
+    assert (b.aux["branch_feats"] >= a.aux["branch_feats"] - 1e-6).all()
+    # the literal reading is what +LAM built before the option existed: F ⊙ L
+    fmap = literal.branches[0](literal.shared(images))
+    lam = literal.attend[0].lam(fmap)
+    torch.testing.assert_close(a.aux["branch_feats"][:, 0], (fmap * lam).mean(dim=(2, 3)))
+    assert mvan(variant="+LAM", lam_apply="residual").lam_apply == "residual"
+    with pytest.raises(ValueError, match="lam_apply 'residual'"):
+        mvan(variant="+GLAM", lam_apply="residual")
+    with pytest.raises(ValueError, match="lam_apply 'sum'"):
+        mvan(variant="+LAM", lam_apply="sum")

@@ -63,3 +63,26 @@ def test_attention_block_follows_eq5(kind):
 def test_unknown_attention_is_an_error():
     with pytest.raises(ValueError, match="attention 'spatial'"):
         SpatialAttention(8, "spatial")
+
+
+def test_lam_apply_literal_is_the_default_and_residual_adds_one():
+    fmap = relu_map(2, 16, 4, 5, seed=3)
+    literal, maps = SpatialAttention(16, "lam")(fmap)
+    assert SpatialAttention(16, "lam").lam_apply == "literal"
+    torch.testing.assert_close(literal, fmap * LocalAttentionModule()(fmap))  # F ⊙ L
+    residual, residual_maps = SpatialAttention(16, "lam", lam_apply="residual")(fmap)
+    assert residual.shape == literal.shape == fmap.shape
+    torch.testing.assert_close(residual_maps["lam"], maps["lam"])  # same L, read differently
+    torch.testing.assert_close(residual, fmap * (1 + maps["lam"]))  # F ⊙ (1 + L)
+    assert not torch.allclose(residual, literal)
+    torch.testing.assert_close(residual - literal, fmap)  # the residual keeps F itself
+    # L sums to 1 over the map: F ⊙ L pools to at most the largest position's value / (h·w)
+    assert (literal.sum(dim=(2, 3)) <= fmap.flatten(2).amax(2) + 1e-6).all()
+
+
+@pytest.mark.parametrize("kind", ["none", "gam", "glam"])
+def test_lam_apply_residual_is_only_for_lam_alone(kind):
+    with pytest.raises(ValueError, match="lam_apply 'residual'"):
+        SpatialAttention(8, kind, lam_apply="residual")
+    with pytest.raises(ValueError, match="lam_apply 'half'"):
+        SpatialAttention(8, "lam", lam_apply="half")

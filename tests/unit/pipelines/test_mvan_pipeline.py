@@ -1,4 +1,5 @@
-"""MVAN's two training stages, the V-Net report, gradient routing and cross-view retrieval."""
+"""MVAN's two training stages, the V-Net report, gradient routing, the attention's effect on
+the pooled features, retrieval by f or by the embedding, and cross-view retrieval."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,12 @@ from PIL import Image
 from vreid_lite.config import get_preset
 from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.records import VIEWS, ReIDDataset, Record
+from vreid_lite.engine.evaluate import evaluate, extract_features
+from vreid_lite.metrics import rank_metrics
 from vreid_lite.models import build_model
-from vreid_lite.pipelines.mvan import (cross_view_retrieval, gradient_routing, train_mnet,
-                                       train_vnet, vnet_confusion)
+from vreid_lite.pipelines.mvan import (attention_energy, cross_view_retrieval, gradient_routing,
+                                       retrieval_by_feature, train_mnet, train_vnet,
+                                       vnet_confusion)
 
 FRONT, REAR, SIDE = (VIEWS.index(v) for v in ("front", "rear", "side"))
 UNLABELLED = ReIDDataset([], [], [], meta={"protocol": "none"})  # no evaluation
@@ -148,3 +152,47 @@ def test_cross_view_retrieval_hand_example():
     assert both["queries"] == 1  # the query without a view is not scored
     with pytest.raises(ValueError, match="distmat has shape"):
         cross_view_retrieval(dist, [1, 2], [1] * 5, [1, 1], [1] * 5, [0, 0], [0] * 5)
+
+
+def test_attention_energy_measures_what_each_reading_keeps():
+    images = make_batch(0)["images"]
+    literal, residual = mvan(variant="+LAM"), mvan(variant="+LAM (1+L)")
+    residual.load_state_dict(literal.state_dict())
+    a, b = attention_energy(literal.train(), images), attention_energy(residual, images)
+    assert literal.training  # its mode is given back
+    assert a["positions"] == b["positions"] == 4 * 4  # quick_net: 32 px / 8
+    assert 1 / 16 <= a["lam_peak"] <= 1 and a["lam_peak"] == pytest.approx(b["lam_peak"])
+    assert a["pooled_ratio"] == pytest.approx(a["lam_pooled_ratio"])  # F ⊙ L is the feature
+    assert a["pooled_ratio"] < 1 < b["pooled_ratio"]
+    assert b["pooled_ratio"] == pytest.approx(1 + a["lam_pooled_ratio"], abs=0.05)
+    assert np.isnan(a["gam_mean"])
+    glam = attention_energy(mvan(variant="+GLAM"), images)
+    assert 0 < glam["gam_mean"] < 1 and glam["lam_pooled_ratio"] < glam["pooled_ratio"]
+    none = attention_energy(mvan(variant="Multi-View"), images)
+    assert none["pooled_ratio"] == pytest.approx(1.0) and np.isnan(none["lam_peak"])
+
+
+def test_retrieval_by_feature_ranks_by_the_embedding_and_by_f(tmp_path):
+    rng = np.random.default_rng(2)
+    records = []
+    for i, (pid, camid) in enumerate([(1, 1), (2, 1), (1, 2), (2, 2), (1, 3), (2, 3)]):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(path)
+        records.append(Record(str(path), pid=pid, camid=camid, view="front"))
+    data = ReIDDataset(records[:4], records[:2], records[2:], meta={"protocol": "veri"})
+    sets = {split: ReIDImageDataset(data.split(split), image_size=(32, 32), relabel=False,
+                                    progress=False) for split in ("query", "gallery")}
+    model = mvan()
+    with torch.no_grad():  # a BNNeck far from the identity, so BN(f) is not f rescaled
+        model.neck.bn.running_mean.uniform_(-1, 1, generator=torch.Generator().manual_seed(0))
+        model.neck.bn.running_var.uniform_(0.01, 10, generator=torch.Generator().manual_seed(1))
+    result = retrieval_by_feature(model, data, sets, image_size=(32, 32), device="cpu")
+    assert sorted(result) == ["embedding", "fused"]
+    kit = evaluate(model, data, image_size=(32, 32), device="cpu", image_sets=sets)
+    assert result["embedding"] == {k: kit[k] for k in ("mAP", "rank1", "rank5", "mINP")}
+    f = {s: extract_features(model, sets[s], device="cpu", keys=("fused",))["fused"]
+         for s in sets}
+    assert not torch.allclose(f["query"], extract_features(model, sets["query"])["embedding"])
+    by_f = rank_metrics(f["query"], f["gallery"], [1, 2], [1, 2, 1, 2], [1, 1], [2, 2, 3, 3],
+                        remove_same_camera=True)
+    assert result["fused"]["mAP"] == pytest.approx(by_f["mAP"])
