@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from vreid_lite.config import Preset, check_preset, get_preset, with_epochs
-from vreid_lite.data.dataset import ReIDImageDataset
+from vreid_lite.data.dataset import ReIDImageDataset, split_source
 from vreid_lite.data.formats import load_dataset
 from vreid_lite.data.loaders import TrainLoader
 from vreid_lite.data.records import DatasetError, ReIDDataset
@@ -62,7 +62,7 @@ def make_loaders(dataset: ReIDDataset, preset: Preset, device: str | torch.devic
         bg_swap = 0.0
     images = ReIDImageDataset(dataset.train, image_size=p.data.image_size, relabel=True,
                               cache=p.data.cache, with_masks=with_masks or bg_swap > 0,
-                              progress=progress)
+                              progress=progress, source=split_source(dataset, "train"))
     loader = TrainLoader(images, p.data.p, p.data.k, device=choose_device(device),
                          augment=TrainAugment(bg_swap=bg_swap), seed=seed,
                          workers=p.data.workers, rank=distributed.rank(),

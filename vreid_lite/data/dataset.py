@@ -74,6 +74,12 @@ def _view_index(record: Record, index: int) -> int:
     return VIEWS.index(record.view)
 
 
+def split_source(dataset, split: str) -> str:
+    """How errors name ``split`` of ``dataset`` (a ``ReIDDataset``): its root, or its name."""
+    where = dataset.meta.get("root") or dataset.meta.get("name") or "the dataset"
+    return f"{where}, split {split!r}"
+
+
 class ReIDImageDataset(torch.utils.data.Dataset):
     """Images of ``records`` resized to ``image_size`` = (h, w), with their labels.
 
@@ -83,19 +89,20 @@ class ReIDImageDataset(torch.utils.data.Dataset):
 
     ``cache``: ``"on"`` decodes everything at construction into a uint8 N×3×H×W tensor;
     ``"off"`` decodes on each access; ``"auto"`` is ``"on"`` when the images (and masks) take at
-    most ``CACHE_LIMIT_BYTES``.
+    most ``CACHE_LIMIT_BYTES``. ``source`` names where the records come from (a dataset's root
+    and split) in the error raised when there are none.
     """
 
     def __init__(self, records: Sequence[Record], image_size: tuple[int, int] = (256, 256),
                  relabel: bool = True, cache: str = "auto", with_masks: bool = False,
-                 progress: bool = True):
+                 progress: bool = True, source: str = "the given records"):
         if cache not in CACHE_MODES:
             raise ValueError(f"cache={cache!r}; expected one of {CACHE_MODES}")
         if len(image_size) != 2 or min(image_size) < 1:
             raise ValueError(f"image_size={image_size!r}; expected (height, width) > 0")
         self.records = list(records)
         if not self.records:
-            raise DatasetError("no records to load; expected at least one")
+            raise DatasetError(f"{source}: no records to load; expected at least one")
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.with_masks = with_masks
         self.relabel = relabel

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vreid_lite.data.dataset import ReIDImageDataset
+from vreid_lite.data.dataset import ReIDImageDataset, split_source
 from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.data.records import ReIDDataset
 from vreid_lite.engine.device import choose_device
@@ -138,5 +138,6 @@ def eval_image_sets(dataset: ReIDDataset, image_size: tuple[int, int],
     """The non-empty query and gallery splits of ``dataset`` as decoded image datasets, to
     pass to :func:`evaluate` as ``image_sets`` so repeated evaluations decode once."""
     return {split: ReIDImageDataset(dataset.split(split), image_size=tuple(image_size),
-                                    relabel=False, progress=progress)
+                                    relabel=False, progress=progress,
+                                    source=split_source(dataset, split))
             for split in ("query", "gallery") if dataset.split(split)}

@@ -5,8 +5,8 @@ import torch
 from PIL import Image
 
 from vreid_lite.data import dataset as dataset_module
-from vreid_lite.data.dataset import ReIDImageDataset
-from vreid_lite.data.records import DatasetError, Record
+from vreid_lite.data.dataset import ReIDImageDataset, split_source
+from vreid_lite.data.records import DatasetError, Record, ReIDDataset
 
 
 def write_set(folder, pids, size=(40, 30), masks=True):
@@ -135,3 +135,13 @@ def test_bad_labels_are_rejected(tmp_path):
         ReIDImageDataset(records, (8, 8), relabel=False, progress=False)
     with pytest.raises(ValueError, match="cache"):
         ReIDImageDataset(records, (8, 8), cache="yes")
+
+
+def test_no_records_names_the_root_and_split():
+    data = ReIDDataset([], [], [], meta={"name": "veri776", "root": "/data/VeRi"})
+    with pytest.raises(DatasetError, match=r"/data/VeRi, split 'query': no records to load"):
+        ReIDImageDataset(data.query, source=split_source(data, "query"))
+    unnamed = ReIDDataset([], [], [], meta={})
+    assert split_source(unnamed, "train") == "the dataset, split 'train'"
+    with pytest.raises(DatasetError, match="the given records: no records"):
+        ReIDImageDataset([])
