@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from vreid_lite.engine import distributed
 from vreid_lite.engine.checkpoint import (CHECKPOINT_NAME, load_checkpoint, restore_rng_states,
                                           rng_states, save_checkpoint)
+from vreid_lite.engine.compiled import CompiledOrEager
 from vreid_lite.engine.device import choose_device, gpu_path_on, seed_everything
 from vreid_lite.engine.history import History, to_plain
 from vreid_lite.engine.meter import LossMeter
@@ -42,7 +43,8 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
     that requires grad is trained. The learning rate warms up linearly for ``warmup_epochs``,
     then follows ``schedule``, stepped per iteration. On CUDA, ``amp`` runs the forward pass
     in bf16 and ``channels_last`` changes the memory layout; on CPU training is fp32 unless
-    either is ``"always"``, which applies it on every device.
+    either is ``"always"``, which applies it on every device. ``compile=True`` trains through
+    ``torch.compile``, or eagerly, with a warning, when the model cannot be compiled.
     ``evaluate_fn(model, epoch)`` runs every ``eval_every`` epochs and after the last one
     (``epoch`` counts completed epochs), also when a resumed run had nothing left to train. ``log_fn(record)`` gets each epoch's record. With
     ``checkpoint_dir`` a checkpoint is written atomically after every epoch; ``resume=True``
@@ -72,7 +74,7 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
         step_model = nn.parallel.DistributedDataParallel(
             model, device_ids=[dev.index] if dev.type == "cuda" else None)
     if compile:
-        step_model = torch.compile(step_model)
+        step_model = CompiledOrEager(step_model)
 
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     history, start_epoch = History(), 0
