@@ -1,4 +1,4 @@
-"""Device choice and seeding."""
+"""Device choice, seeding, and where the GPU-only speed paths (AMP, channels_last) apply."""
 from __future__ import annotations
 
 import os
@@ -37,3 +37,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
+
+
+GPU_PATH_CHOICES = (True, False, "always")
+
+
+def gpu_path_on(option: bool | str, name: str, device: torch.device) -> bool:
+    """Whether a GPU speed path (``name``: ``"amp"``, ``"channels_last"``) runs on ``device``:
+    ``True`` on CUDA only, ``False`` never, ``"always"`` on any device (e.g. to exercise the
+    GPU code on a CPU)."""
+    if isinstance(option, str) and option != "always" or option not in GPU_PATH_CHOICES:
+        raise ValueError(f"{name}={option!r}; expected True (on CUDA), False or 'always'")
+    return option == "always" or (bool(option) and device.type == "cuda")

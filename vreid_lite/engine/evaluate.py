@@ -11,7 +11,7 @@ from torch import nn
 from vreid_lite.data.dataset import ReIDImageDataset, split_source
 from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.data.records import ReIDDataset
-from vreid_lite.engine.device import choose_device
+from vreid_lite.engine.device import choose_device, gpu_path_on
 from vreid_lite.metrics import get_distance, pack_parts, rank_metrics, vehicleid_protocol
 
 LABEL_KEYS = ("pids", "camids", "views")
@@ -20,13 +20,14 @@ LABEL_KEYS = ("pids", "camids", "views")
 @torch.no_grad()
 def extract_features(model: nn.Module, loader_or_dataset: Iterable | torch.utils.data.Dataset,
                      device: str | torch.device = "auto", batch_size: int = 256,
-                     keys: Sequence[str] = ()) -> dict[str, torch.Tensor]:
+                     keys: Sequence[str] = (), amp: bool | str = True) -> dict[str, torch.Tensor]:
     """Embeddings of every image, in order, as CPU float tensors.
 
     Returns ``"embedding"`` (N×D, or N×parts×d for part models), ``"pids"``, ``"camids"``,
     ``"views"``, ``"visibility"`` when the model gives one, and each ``output.aux`` tensor named
     in ``keys`` (e.g. ``keys=("feat",)``). The model runs in eval mode without gradients
-    (bf16 autocast on CUDA) and gets its previous mode back afterwards.
+    (bf16 autocast on CUDA, on any device with ``amp="always"``, off with ``amp=False``) and
+    gets its previous mode back afterwards.
     """
     dev = choose_device(device)
     loader = loader_or_dataset
@@ -34,8 +35,8 @@ def extract_features(model: nn.Module, loader_or_dataset: Iterable | torch.utils
         loader = EvalLoader(loader_or_dataset, batch_size=batch_size, device=dev)
     was_training = model.training
     model.to(dev).eval()
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" \
-        else contextlib.nullcontext
+    autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) \
+        if gpu_path_on(amp, "amp", dev) else contextlib.nullcontext
     parts: dict[str, list[torch.Tensor]] = {}
     try:
         for batch in loader:
@@ -65,7 +66,7 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
              device: str | torch.device = "auto", distance: Any = "euclidean",
              batch_size: int = 256, max_rank: int = 50, features: dict | None = None,
              return_features: bool = False, progress: bool = False,
-             image_sets: dict | None = None) -> dict[str, Any]:
+             image_sets: dict | None = None, amp: bool | str = True) -> dict[str, Any]:
     """Retrieval metrics of ``model`` on ``dataset``'s query and gallery.
 
     The protocol is ``dataset.meta["protocol"]``: ``"veri"`` ranks the gallery for each
@@ -75,6 +76,7 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
     distances; ``return_features=True`` adds them to the result. ``image_sets`` (from
     :func:`eval_image_sets`) reuses decoded query/gallery images across calls, as periodic
     evaluation during training does. Part models are ranked as :func:`ranking_features` says.
+    ``amp`` is :func:`extract_features`'s.
     """
     protocol = dataset.meta.get("protocol")
     name = dataset.meta.get("name", "the dataset")
@@ -87,7 +89,8 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
     if features is None:
         if image_sets is None:
             image_sets = eval_image_sets(dataset, image_size, progress=progress)
-        features = {split: extract_features(model, images, device=device, batch_size=batch_size)
+        features = {split: extract_features(model, images, device=device, batch_size=batch_size,
+                                            amp=amp)
                     for split, images in image_sets.items()}
     if protocol == "veri":
         for split in ("query", "gallery"):

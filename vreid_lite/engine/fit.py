@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 from vreid_lite.engine import distributed
 from vreid_lite.engine.checkpoint import (CHECKPOINT_NAME, load_checkpoint, restore_rng_states,
                                           rng_states, save_checkpoint)
-from vreid_lite.engine.device import choose_device, seed_everything
+from vreid_lite.engine.compiled import CompiledOrEager
+from vreid_lite.engine.device import choose_device, gpu_path_on, seed_everything
 from vreid_lite.engine.history import History, to_plain
 from vreid_lite.engine.meter import LossMeter
 from vreid_lite.engine.optim import make_optimizer, mixed_precision, optimizer_step
@@ -29,7 +30,7 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
         optimizer: str | torch.optim.Optimizer = "adam", lr: float = 3.5e-4,
         weight_decay: float = 5e-4, param_groups: list[dict] | None = None,
         warmup_epochs: int = 0, schedule: str = "cosine", device: str | torch.device = "auto",
-        amp: bool = True, channels_last: bool = True, compile: bool = False,
+        amp: bool | str = True, channels_last: bool | str = True, compile: bool = False,
         evaluate_fn: Callable[[nn.Module, int], dict] | None = None, eval_every: int = 0,
         checkpoint_dir: str | Path | None = None, resume: bool = False, seed: int = 0,
         progress: bool = True, grad_clip: float | None = None,
@@ -41,7 +42,9 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
     with their own learning rates; by default every parameter of the model and the criterion
     that requires grad is trained. The learning rate warms up linearly for ``warmup_epochs``,
     then follows ``schedule``, stepped per iteration. On CUDA, ``amp`` runs the forward pass
-    in bf16 and ``channels_last`` changes the memory layout; on CPU training is fp32.
+    in bf16 and ``channels_last`` changes the memory layout; on CPU training is fp32 unless
+    either is ``"always"``, which applies it on every device. ``compile=True`` trains through
+    ``torch.compile``, or eagerly, with a warning, when the model cannot be compiled.
     ``evaluate_fn(model, epoch)`` runs every ``eval_every`` epochs and after the last one
     (``epoch`` counts completed epochs), also when a resumed run had nothing left to train. ``log_fn(record)`` gets each epoch's record. With
     ``checkpoint_dir`` a checkpoint is written atomically after every epoch; ``resume=True``
@@ -59,7 +62,7 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
     model.to(dev)
     if isinstance(criterion, nn.Module):
         criterion.to(dev)
-    use_channels_last = channels_last and dev.type == "cuda"
+    use_channels_last = gpu_path_on(channels_last, "channels_last", dev)
     if use_channels_last:
         model.to(memory_format=torch.channels_last)
     opt = make_optimizer(optimizer, model, criterion, param_groups, lr, weight_decay)
@@ -71,7 +74,7 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
         step_model = nn.parallel.DistributedDataParallel(
             model, device_ids=[dev.index] if dev.type == "cuda" else None)
     if compile:
-        step_model = torch.compile(step_model)
+        step_model = CompiledOrEager(step_model)
 
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     history, start_epoch = History(), 0

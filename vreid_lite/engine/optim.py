@@ -6,6 +6,8 @@ import contextlib
 import torch
 from torch import nn
 
+from vreid_lite.engine.device import gpu_path_on
+
 
 def make_optimizer(optimizer: str | torch.optim.Optimizer, model: nn.Module, criterion,
                    param_groups: list | None, lr: float, weight_decay: float):
@@ -27,11 +29,14 @@ def make_optimizer(optimizer: str | torch.optim.Optimizer, model: nn.Module, cri
                      "torch.optim.Optimizer")
 
 
-def mixed_precision(amp: bool, device: torch.device):
+def mixed_precision(amp: bool | str, device: torch.device):
     """``(autocast factory, grad scaler or None)``: bf16 autocast on CUDA (fp16 with loss
-    scaling on GPUs without bf16); full fp32 elsewhere or when ``amp`` is off."""
-    if not (amp and device.type == "cuda"):
+    scaling on GPUs without bf16); full fp32 elsewhere or when ``amp`` is off.
+    ``amp="always"`` autocasts to bf16 on any device, a CPU included."""
+    if not gpu_path_on(amp, "amp", device):
         return contextlib.nullcontext, None
+    if device.type != "cuda":
+        return (lambda: torch.autocast(device.type, dtype=torch.bfloat16)), None
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     return (lambda: torch.autocast("cuda", dtype=dtype)), scaler

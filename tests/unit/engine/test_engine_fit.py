@@ -218,3 +218,10 @@ def test_one_epoch_by_hand_matches_fit_for_one_epoch():
     assert meter.means()["ce"] == pytest.approx(history.series("ce")[0])
     for mine, theirs in zip(model.state_dict().values(), fitted.state_dict().values()):
         assert torch.equal(mine, theirs)
+
+
+def test_amp_and_channels_last_reject_unknown_values():
+    with pytest.raises(ValueError, match=r"amp='yes'.*'always'"):
+        run(epochs=1, amp="yes")
+    with pytest.raises(ValueError, match=r"channels_last=2"):
+        run(epochs=1, channels_last=2)
