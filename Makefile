@@ -10,7 +10,7 @@ export VREID_RUNS_DIR ?= $(CURDIR)/runs
 export MPLBACKEND ?= Agg
 DEMO_PRESET ?= quick
 
-.PHONY: setup data demo test test-unit test-notebooks lab notebooks bench clean
+.PHONY: setup data demo test test-unit test-notebooks lab notebooks bench bench-gpu clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,11 @@ notebooks: setup
 
 bench: setup
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
+
+# One CUDA GPU, about 8 minutes: training throughput, input pipeline, evaluation, notebook 01
+# (benchmarks/gpu_suite.sh); refuses to start without CUDA.
+bench-gpu: setup
+	VREID_PYTHON=$(BIN)/python benchmarks/gpu_suite.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,5 +1,5 @@
 """The ``vreid`` command: ``vreid data …``, ``vreid run …``, ``vreid sweep …``,
-``vreid summary``, ``vreid snapshot``, ``vreid pretrain``.
+``vreid train …``, ``vreid summary``, ``vreid snapshot``, ``vreid pretrain``.
 
 Each sub-command imports its implementation lazily so ``vreid --help`` stays fast.
 """
@@ -68,6 +68,22 @@ def _resume(args: argparse.Namespace) -> int:
     folder, ok = resume_run(args.resume)
     if not ok:
         print(f"vreid: the resumed run failed; see {folder / 'error.txt'}", file=sys.stderr)
+    print(folder, flush=True)
+    return 0 if ok else 1
+
+
+def _train(args: argparse.Namespace) -> int:
+    """One notebook's main model, trained in this process; under ``torchrun`` each process
+    runs this and rank 0 alone writes the run folder."""
+    from vreid_lite.runs.parameters import parse_value
+    from vreid_lite.runs.train_run import train_run
+
+    params = {name: parse_value(value) for name, value in (args.param or [])}
+    folder, ok = train_run(args.notebook, params, tag=args.tag, runs_dir=args.runs_dir)
+    if folder is None:
+        return 0
+    if not ok:
+        print(f"vreid: training failed; see {folder / 'error.txt'}", file=sys.stderr)
     print(folder, flush=True)
     return 0 if ok else 1
 
@@ -159,6 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", default=None, help="suffix of the run folder name")
     run.add_argument("--runs-dir", default=None, help="runs folder (default: ./runs)")
     run.set_defaults(func=_run)
+
+    train = sub.add_parser("train", help="train a notebook's main model outside Jupyter, "
+                           "into a run folder (under torchrun: on several processes)")
+    train.add_argument("notebook", help="01_baseline | 02_scan | 03_mvan, or the model name "
+                       "(baseline | scan | mvan)")
+    train.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                       help="notebook parameter (value parsed as in `vreid run`)")
+    train.add_argument("--tag", default=None, help="suffix of the run folder name")
+    train.add_argument("--runs-dir", default=None, help="runs folder (default: ./runs)")
+    train.set_defaults(func=_train)
 
     sweep = sub.add_parser("sweep", help="run every combination of a parameter grid, resumably")
     sweep.add_argument("notebook", help="notebook path or name (e.g. 01_baseline)")

@@ -56,7 +56,7 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt():
+def terminate_as_interrupt():
     """SIGTERM (``kill``, a job scheduler's stop) raises KeyboardInterrupt while a notebook
     runs, so the run folder is closed as ``interrupted`` instead of being left ``running``.
     Only the main thread can install handlers; elsewhere this does nothing."""
@@ -111,7 +111,7 @@ def _keep_whole_notebook(partial: Path, output: Path) -> str | None:
         return f"the executed notebook could not be written whole ({exc}); it was removed\n"
 
 
-def _close_run(folder: Path, info: dict, started: float, status: str,
+def close_run(folder: Path, info: dict, started: float, status: str,
                error: str | None) -> None:
     """The run's last records: ``error.txt``, then ``status``, then the finish time in
     ``run.json``. Each is tried even when an earlier one fails (a full disk), and the first
@@ -185,7 +185,7 @@ def execute_in_folder(source: Path, folder: Path, params: dict[str, Any], info: 
     partial = folder / f".partial-{source.name}"  # papermill saves as it goes: not whole yet
     status, error, interrupted = "failed", None, False
     try:
-        with _quiet_parameter_checks(), _terminate_as_interrupt():
+        with _quiet_parameter_checks(), terminate_as_interrupt():
             papermill.execute_notebook(
                 str(source), str(partial),
                 parameters={**params, "run_dir": str(folder)},
@@ -210,7 +210,7 @@ def execute_in_folder(source: Path, folder: Path, params: dict[str, Any], info: 
             status, error = "failed", kept
         elif kept is not None:
             error = (error or "") + "\n" + kept
-        _close_run(folder, info, started, status, error)
+        close_run(folder, info, started, status, error)
     if interrupted:
         raise RunInterrupted(folder)
     return status == "succeeded"
