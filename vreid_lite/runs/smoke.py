@@ -25,11 +25,24 @@ TAG = "smoke"
 REPORT_NAME = "smoke_standard.json"
 
 
+def smoke_parameters(notebook: str) -> dict:
+    """The smoke preset, and one epoch for every stage whose default is a fixed count
+    (``*_epochs`` of 2 or more; ``None`` already follows the preset's single epoch, and 0
+    skips a stage, as it does by default)."""
+    from vreid_lite.runs.parameters import notebook_parameters
+
+    params = {"preset": PRESET}
+    for name, default in notebook_parameters(notebook).items():
+        if name.endswith("epochs") and isinstance(default, int) and default > 1:
+            params[name] = 1
+    return params
+
+
 def _run_one(notebook: str, runs_dir: str) -> int:
     """In the child process: run ``notebook``, print its folder, success and kernel peak."""
     from vreid_lite.runs import run_notebook
 
-    folder, ok = run_notebook(notebook, {"preset": PRESET}, tag=TAG, runs_dir=runs_dir,
+    folder, ok = run_notebook(notebook, smoke_parameters(notebook), tag=TAG, runs_dir=runs_dir,
                               progress=False)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel and what it waited for
     print(json.dumps({"folder": str(folder), "ok": ok, "peak_rss_mib": usage.ru_maxrss / 1024,

@@ -1,11 +1,15 @@
 """The smoke run's pieces: the smoke preset is the standard one shrunk, its recipe renders a
 set that holds exactly one P×K batch per epoch, and the driver's report reads as a table."""
+from pathlib import Path
+
 import pytest
 
 from vreid_lite.config import get_preset
 from vreid_lite.data.synthetic import render_dataset
 from vreid_lite.experiment import load_data, make_loaders
-from vreid_lite.runs.smoke import format_table, run_smoke
+from vreid_lite.runs.smoke import format_table, run_smoke, smoke_parameters
+
+NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 
 
 def test_the_smoke_preset_keeps_the_standard_networks_size_and_recipe():
@@ -45,3 +49,9 @@ def test_a_missing_notebook_is_named_before_anything_runs(tmp_path):
     with pytest.raises(FileNotFoundError, match="no_such.ipynb"):
         run_smoke(["no_such.ipynb"], tmp_path)
     assert not (tmp_path / "smoke_standard.json").exists()
+
+
+def test_every_stage_with_a_fixed_epoch_count_trains_one_epoch():
+    params = smoke_parameters(NOTEBOOKS / "03_mvan.ipynb")  # vnet_epochs 4, ablation_epochs 4
+    assert params == {"preset": "smoke", "vnet_epochs": 1, "ablation_epochs": 1}
+    assert smoke_parameters(NOTEBOOKS / "01_baseline.ipynb") == {"preset": "smoke"}
