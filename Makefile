@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+SMOKE_NOTEBOOKS := $(sort $(wildcard notebooks/0[1-5]_*.ipynb))
 
 export VREID_DATA_DIR ?= $(CURDIR)/data
 export VREID_RUNS_DIR ?= $(CURDIR)/runs
 export MPLBACKEND ?= Agg
 DEMO_PRESET ?= quick
 
-.PHONY: setup data demo test test-unit test-notebooks lab notebooks bench bench-gpu clean
+.PHONY: setup data demo test test-unit test-notebooks lab notebooks bench bench-gpu smoke-standard clean
 
 setup: $(STAMP)
 
@@ -59,6 +60,12 @@ bench: setup
 # (benchmarks/gpu_suite.sh); refuses to start without CUDA.
 bench-gpu: setup
 	VREID_PYTHON=$(BIN)/python benchmarks/gpu_suite.sh
+
+# The paper notebooks at the smoke preset (the standard preset's ResNet-50 at 256×256, one
+# small batch per stage, on a CPU): each notebook's wall time and kernel peak memory go to
+# runs/smoke/smoke_standard.json and are printed as a table. Exits 1 when a notebook failed.
+smoke-standard: setup
+	$(BIN)/python -m vreid_lite.runs.smoke $(SMOKE_NOTEBOOKS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,5 +1,6 @@
 """Plain-value configs and the three presets: ``quick`` (CPU, minutes), ``standard`` (GPU,
-VeRi-sized synthetic set, ResNet-50) and ``full`` (VeRi-776 at 256×256 for 120 epochs).
+VeRi-sized synthetic set, ResNet-50) and ``full`` (VeRi-776 at 256×256 for 120 epochs), plus
+``smoke``, the standard preset shrunk to run its networks and code paths on a CPU (no results).
 
 All three share one training recipe (Adam, warm-up then cosine, label smoothing 0.1, triplet
 margin 0.3): none is any paper's own. Each paper notebook sets the loss terms its paper
@@ -78,6 +79,18 @@ PRESETS: dict[str, Preset] = {
         train=TrainConfig(epochs=120, lr=3.5e-4, warmup_epochs=10, eval_every=20),
     ),
 }
+
+# The standard preset's backbone, image size, optimiser and schedule on a CPU: one P×K batch of
+# 4×2 per epoch (synth_smoke has 4 training identities of 2 images), so every notebook's
+# training stages and evaluations run in minutes (`make smoke-standard`). Batches stream through
+# DataLoader workers as the standard set's (too large for the cache) do. No compile: inductor
+# on a CPU builds C++ kernels, not the GPU's, and takes minutes per network on two cores.
+PRESETS["smoke"] = replace(
+    PRESETS["standard"], name="smoke",
+    data=replace(PRESETS["standard"].data, recipe="synth_smoke", p=4, k=2, workers=2,
+                 cache="off"),
+    train=replace(PRESETS["standard"].train, epochs=1, warmup_epochs=1, eval_every=0,
+                  compile=False))
 
 
 def get_preset(name: str, **overrides: Any) -> Preset:
