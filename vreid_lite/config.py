@@ -2,7 +2,7 @@
 VeRi-sized synthetic set, ResNet-50) and ``full`` (VeRi-776 at 256×256 for 120 epochs), plus
 ``smoke``, the standard preset shrunk to run its networks and code paths on a CPU (no results).
 
-All three share one training recipe (Adam, warm-up then cosine, label smoothing 0.1, triplet
+All of them share one training recipe (Adam, warm-up then cosine, label smoothing 0.1, triplet
 margin 0.3): none is any paper's own. Each paper notebook sets the loss terms its paper
 states; the README's "Training recipes" table lists, per paper, where the kit differs."""
 from __future__ import annotations
