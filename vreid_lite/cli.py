@@ -170,20 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a failed, interrupted or dead run in its folder, from its "
                      "checkpoints")
-    run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                     help="notebook parameter (value parsed as YAML: 3, 0.1, true, none, text)")
-    run.add_argument("--tag", default=None, help="suffix of the run folder name")
-    run.add_argument("--runs-dir", default=None, help="runs folder (default: ./runs)")
+    _add_run_folder_options(run)
     run.set_defaults(func=_run)
 
     train = sub.add_parser("train", help="train a notebook's main model outside Jupyter, "
                            "into a run folder (under torchrun: on several processes)")
     train.add_argument("notebook", help="01_baseline | 02_scan | 03_mvan, or the model name "
                        "(baseline | scan | mvan)")
-    train.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                       help="notebook parameter (value parsed as in `vreid run`)")
-    train.add_argument("--tag", default=None, help="suffix of the run folder name")
-    train.add_argument("--runs-dir", default=None, help="runs folder (default: ./runs)")
+    _add_run_folder_options(train)
     train.set_defaults(func=_train)
 
     sweep = sub.add_parser("sweep", help="run every combination of a parameter grid, resumably")
@@ -222,6 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--preset", default=None, help="only runs with this preset parameter")
     snap.set_defaults(func=_snapshot)
     return parser
+
+
+def _add_run_folder_options(parser) -> None:
+    """The options ``run`` and ``train`` share: parameters, tag and runs folder."""
+    parser.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                        help="notebook parameter (value parsed as YAML: 3, 0.1, true, none, "
+                        "text)")
+    parser.add_argument("--tag", default=None, help="suffix of the run folder name")
+    parser.add_argument("--runs-dir", default=None, help="runs folder (default: ./runs)")
 
 
 def main(argv: list[str] | None = None) -> int:
