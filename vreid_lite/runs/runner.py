@@ -55,23 +55,48 @@ class RunInterrupted(KeyboardInterrupt):
         self.folder = folder
 
 
+_KERNELS: list = []
+"""The kernel processes (``subprocess.Popen``) this process started for its runs."""
+
+
+class _DeadKernelNoise(logging.Filter):
+    """Drops asyncio's report of the execute task a stopped kernel left behind."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Task exception was never retrieved")
+
+
 @contextlib.contextmanager
 def terminate_as_interrupt():
-    """SIGTERM (``kill``, a job scheduler's stop) raises KeyboardInterrupt while a notebook
-    runs, so the run folder is closed as ``interrupted`` instead of being left ``running``.
-    Only the main thread can install handlers; elsewhere this does nothing."""
+    """Ctrl-C (SIGINT) and SIGTERM (``kill``, a job scheduler's stop) while a notebook runs
+    stop it, so the run folder is closed as ``interrupted`` instead of being left ``running``.
+
+    A KeyboardInterrupt raised inside papermill's event loop can be swallowed, or leave a task
+    that prints its traceback later. So while a kernel is alive the signal kills the kernel and
+    is noted in the yielded dict (``"signal"``); papermill then fails on the dead kernel, and the
+    caller reads the note. With no kernel alive the signal raises KeyboardInterrupt. Only the
+    main thread can install handlers; elsewhere this does nothing."""
+    stopped: dict[str, int] = {}
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stopped
         return
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+    def stop(signum, frame):
+        stopped["signal"] = signum
+        alive = [k for k in _KERNELS if k.poll() is None]
+        if not alive:
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+        logging.getLogger("asyncio").addFilter(_DeadKernelNoise())
+        for kernel in alive:
+            kernel.kill()
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield stopped
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _KERNELS.clear()
 
 
 def _kernel_manager_class(log: Path):
@@ -93,6 +118,9 @@ def _kernel_manager_class(log: Path):
             with open(log, "ab") as out:  # the kernel keeps its own copy of the descriptor
                 kw.update(stdout=out, stderr=out)
                 await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = getattr(self.provisioner, "process", None)
+            if process is not None:
+                _KERNELS.append(process)
 
     return ThisPythonKernelManager
 
@@ -185,12 +213,18 @@ def execute_in_folder(source: Path, folder: Path, params: dict[str, Any], info: 
     partial = folder / f".partial-{source.name}"  # papermill saves as it goes: not whole yet
     status, error, interrupted = "failed", None, False
     try:
-        with _quiet_parameter_checks(), terminate_as_interrupt():
-            papermill.execute_notebook(
-                str(source), str(partial),
-                parameters={**params, "run_dir": str(folder)},
-                kernel_name=kernel_name or "python3", language="python", cwd=str(source.parent),
-                progress_bar=progress, **extra)
+        with _quiet_parameter_checks(), terminate_as_interrupt() as stopped:
+            try:
+                papermill.execute_notebook(
+                    str(source), str(partial),
+                    parameters={**params, "run_dir": str(folder)},
+                    kernel_name=kernel_name or "python3", language="python",
+                    cwd=str(source.parent), progress_bar=progress, **extra)
+            except Exception:
+                if "signal" not in stopped:
+                    raise
+            if "signal" in stopped:  # the signal stopped the kernel: papermill saw it die
+                raise KeyboardInterrupt(signal.Signals(stopped["signal"]).name)
         status = "succeeded"
     except PapermillExecutionError as exc:
         trace = _ANSI.sub("", "\n".join(exc.traceback))
