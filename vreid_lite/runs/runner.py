@@ -188,15 +188,30 @@ def run_notebook(notebook: str | os.PathLike, params: dict[str, Any], tag: str |
     interpreter.
     """
     source, defaults = check_parameters(notebook, params)
-
-    folder = new_run_folder(runs_dir if runs_dir is not None else runs_home(), source.stem, tag)
-    info = {"notebook": str(source), "stem": source.stem, "tag": tag,
-            "setting": run_setting(source)}
-    write_json(folder / "params.json", without_runner_parameters({**defaults, **params}))
-    write_json(folder / "env.json", environment())
-    started = start_record(folder, info)
+    folder, info, started = open_run(source, without_runner_parameters({**defaults, **params}),
+                                     tag, runs_dir)
     ok = execute_in_folder(source, folder, params, info, started, kernel_name, progress)
     return folder, ok
+
+
+def open_run(source: Path, params: dict[str, Any], tag: str | None,
+             runs_dir: str | os.PathLike | None, entry: dict[str, Any] | None = None
+             ) -> tuple[Path, dict, float]:
+    """A new run folder for ``source`` in ``runs_dir`` (default: the runs home) with
+    ``params.json`` (``params``), ``env.json``, ``run.json`` and the status ``running``.
+    ``entry`` (what started a run other than ``vreid run``) goes into ``run.json`` and into
+    its ``setting``, so a sweep never takes such a run for the notebook's. Returns
+    ``(folder, run.json's content, start time)``."""
+    folder = new_run_folder(runs_dir if runs_dir is not None else runs_home(), source.stem, tag)
+    setting = run_setting(source)
+    info = {"notebook": str(source), "stem": source.stem, "tag": tag}
+    if entry:
+        info.update(entry)
+        setting["entry"] = entry["entry"]
+    info["setting"] = setting
+    write_json(folder / "params.json", params)
+    write_json(folder / "env.json", environment())
+    return folder, info, start_record(folder, info)
 
 
 def execute_in_folder(source: Path, folder: Path, params: dict[str, Any], info: dict,

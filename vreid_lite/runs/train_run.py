@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from vreid_lite.engine import distributed
-from vreid_lite.paths import runs_home
-from vreid_lite.runs.env import environment
-from vreid_lite.runs.folder import new_run_folder, record, write_json
+from vreid_lite.runs.folder import record
 from vreid_lite.runs.parameters import check_parameters, resolve_notebook
-from vreid_lite.runs.runner import close_run, start_record, terminate_as_interrupt
-from vreid_lite.runs.setting import run_setting
+from vreid_lite.runs.runner import close_run, open_run, terminate_as_interrupt
 from vreid_lite.runs.trainers import COMMON, TRAINERS, Trainer
 
 ENTRY = "vreid train"
@@ -67,13 +64,9 @@ def train_run(notebook_or_model: str | os.PathLike, params: dict[str, Any],
     if distributed.rank() != 0:
         trainer.train(full, None, False)
         return None, True
-    folder = new_run_folder(runs_dir if runs_dir is not None else runs_home(), source.stem, tag)
-    world = distributed.world_size()
-    info = {"notebook": str(source), "stem": source.stem, "tag": tag, "entry": ENTRY,
-            "world_size": world, "setting": {**run_setting(source), "entry": ENTRY}}
-    write_json(folder / "params.json", full)
-    write_json(folder / "env.json", environment())
-    started = start_record(folder, info)
+    folder, info, started = open_run(
+        source, full, tag, runs_dir,
+        entry={"entry": ENTRY, "world_size": distributed.world_size()})
     status, error = "failed", None
     try:
         with terminate_as_interrupt():
