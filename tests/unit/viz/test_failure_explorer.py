@@ -73,7 +73,7 @@ def test_reranked_lists_and_grad_cam_of_the_top_wrong_match(records):
     assert explorer.top_wrong(1) == 0 and calls[-1] == (1, 0)
     figure = explorer.render_static(1)
     assert len(figure.axes) == 3 * 4  # before, after and Grad-CAM rows of k + 1 panels
-    assert explorer.picture.value.startswith(b"\x89PNG")
+    assert bytes(explorer.picture.value).startswith(b"\x89PNG")
 
 
 def test_bad_distances_are_named(records):
