@@ -25,20 +25,24 @@ class EmbeddingNet(nn.Module):
                  std: Sequence[float] = IMAGENET_STD):
         super().__init__()
         self.model = model
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("pixel_mean", _per_channel(mean))
+        self.register_buffer("pixel_std", _per_channel(std))
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        out = self.model((images - self.mean) / self.std)
+        out = self.model((images - self.pixel_mean) / self.pixel_std)
         if out.visibility is None:
             return (out.embedding,)
         return out.embedding, out.visibility
 
 
+def _per_channel(values: Sequence[float]) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32).view(1, 3, 1, 1)
+
+
 def output_names(net: EmbeddingNet, image_size: Sequence[int]) -> tuple[str, ...]:
     """``("embedding",)`` or ``("embedding", "visibility")``, from one pass on a blank image."""
     with torch.no_grad():
-        n = len(net(torch.zeros(1, 3, *image_size, device=net.mean.device)))
+        n = len(net(torch.zeros(1, 3, *image_size, device=net.pixel_mean.device)))
     return ("embedding", "visibility")[:n]
 
 
