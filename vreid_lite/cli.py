@@ -1,5 +1,6 @@
 """The ``vreid`` command: ``vreid data …``, ``vreid run …``, ``vreid sweep …``,
-``vreid train …``, ``vreid summary``, ``vreid snapshot``, ``vreid pretrain``.
+``vreid train …``, ``vreid export …``, ``vreid evaluate …``, ``vreid summary``,
+``vreid snapshot``, ``vreid pretrain``.
 
 Each sub-command imports its implementation lazily so ``vreid --help`` stays fast.
 """
@@ -86,6 +87,42 @@ def _train(args: argparse.Namespace) -> int:
         print(f"vreid: training failed; see {folder / 'error.txt'}", file=sys.stderr)
     print(folder, flush=True)
     return 0 if ok else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from vreid_lite.runs.export_run import export_run
+
+    try:
+        result = export_run(args.run_dir, out=args.out, fmt=args.format, opset=args.opset,
+                            check_images=args.check_images)
+    except ImportError as exc:  # the optional export packages are not installed
+        print(f"vreid: error: {exc}", file=sys.stderr)
+        return 2
+    print(result["path"])
+    shapes = ", ".join(f"{k} {v}" for k, v in result["outputs"].items())
+    line = (f"checked on {result['checked_on']}: max |onnxruntime - torch| = "
+            f"{result['max_abs_diff']:.2e} on L2-normalised embeddings ({shapes})")
+    if "visibility_diff" in result:
+        line += f"; visibility {result['visibility_diff']:.2e}"
+    print(line, flush=True)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from vreid_lite.runs.evaluate_run import evaluate_run
+
+    result = evaluate_run(args.run_dir, data_root=args.data_root, kind=args.kind,
+                          device=args.device, options=_evaluate_options(args))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _evaluate_options(args: argparse.Namespace) -> dict:
+    """``vreid evaluate``'s options for ``vreid_lite.engine.evaluate``: a flag added to the
+    ``evaluate`` parser is passed on here, by its keyword name."""
+    return {k: v for k, v in {"distance": args.distance}.items() if v is not None}
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -179,6 +216,30 @@ def build_parser() -> argparse.ArgumentParser:
                        "(baseline | scan | mvan)")
     _add_run_folder_options(train)
     train.set_defaults(func=_train)
+
+    export = sub.add_parser("export", help="write a run's trained model as an ONNX embedding "
+                            "network and check it against PyTorch")
+    export.add_argument("run_dir", help="run folder (or a stage folder inside it)")
+    export.add_argument("--format", default="onnx", choices=["onnx"])
+    export.add_argument("--out", default=None,
+                        help="output file (default: model.onnx beside the checkpoint)")
+    export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 20)")
+    export.add_argument("--check-images", type=int, default=8,
+                        help="test images the check runs both models on (default 8)")
+    export.set_defaults(func=_export)
+
+    evaluate = sub.add_parser("evaluate", help="re-score a run's trained model on its test set "
+                              "and print the metrics as JSON")
+    evaluate.add_argument("run_dir", help="run folder (or a stage folder inside it)")
+    evaluate.add_argument("--data-root", default=None,
+                          help="dataset folder (default: the run's data_root, or its preset's "
+                          "synthetic set)")
+    evaluate.add_argument("--kind", default=None, help="dataset format (default: the run's)")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--distance", default=None,
+                          help="euclidean | cosine | cpdm … (default: cpdm for part models, "
+                          "else euclidean)")
+    evaluate.set_defaults(func=_evaluate)
 
     sweep = sub.add_parser("sweep", help="run every combination of a parameter grid, resumably")
     sweep.add_argument("notebook", help="notebook path or name (e.g. 01_baseline)")

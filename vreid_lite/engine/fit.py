@@ -20,6 +20,7 @@ from vreid_lite.engine.compiled import CompiledOrEager
 from vreid_lite.engine.device import choose_device, gpu_path_on, seed_everything
 from vreid_lite.engine.history import History, to_plain
 from vreid_lite.engine.meter import LossMeter
+from vreid_lite.engine.model_spec import write_model_spec
 from vreid_lite.engine.optim import make_optimizer, mixed_precision, optimizer_step
 from vreid_lite.engine.schedule import build_scheduler
 
@@ -47,7 +48,8 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
     ``torch.compile``, or eagerly, with a warning, when the model cannot be compiled.
     ``evaluate_fn(model, epoch)`` runs every ``eval_every`` epochs and after the last one
     (``epoch`` counts completed epochs), also when a resumed run had nothing left to train. ``log_fn(record)`` gets each epoch's record. With
-    ``checkpoint_dir`` a checkpoint is written atomically after every epoch; ``resume=True``
+    ``checkpoint_dir`` a checkpoint is written atomically after every epoch, and ``model.json``
+    (how to rebuild the model, :mod:`~vreid_lite.engine.model_spec`) once; ``resume=True``
     continues from it exactly (on CPU a resumed run reproduces the uninterrupted one bit for
     bit). Use one ``checkpoint_dir`` per stage. Under ``torchrun`` the model is wrapped in
     DistributedDataParallel; rank 0 alone shows progress, evaluates and writes.
@@ -77,6 +79,8 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
         step_model = CompiledOrEager(step_model)
 
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    if ckpt_path is not None and is_main:
+        write_model_spec(ckpt_path.parent, model, _image_size(train_loader))
     history, start_epoch = History(), 0
     if resume:
         if ckpt_path is None:
@@ -187,6 +191,11 @@ def train_one_epoch(model: nn.Module, criterion: Callable, loader: Iterable,
             bar.update(1)
     meter.flush()
     return meter, images_seen, last_lr
+
+
+def _image_size(loader: Iterable) -> tuple[int, int] | None:
+    """The (height, width) a kit loader serves (``TrainLoader.dataset``); None for others."""
+    return getattr(getattr(loader, "dataset", None), "image_size", None)
 
 
 def _steps_per_epoch(loader: Iterable) -> int:

@@ -32,6 +32,8 @@ class OutputMemo:
 
     Only CPU inputs outside autograd get a key (``key`` returns ``None`` otherwise): on a GPU
     hashing would copy every batch to the host, which costs more than the forward pass saves.
+    Under ``torch.compile`` or ``torch.export`` (ONNX export) the input is a traced stand-in
+    without bytes to hash, so nothing is remembered either.
     The owner clears the memo whenever its weights may change (loading, unfreezing).
     """
 
@@ -45,7 +47,8 @@ class OutputMemo:
         return len(self._entries)
 
     def key(self, images: torch.Tensor, *context: Any) -> bytes | None:
-        if images.device.type != "cpu" or images.requires_grad or torch.is_grad_enabled():
+        if (images.device.type != "cpu" or images.requires_grad or torch.is_grad_enabled()
+                or torch.compiler.is_compiling()):
             return None
         raw = images.detach().contiguous().reshape(-1).view(torch.uint8)  # any dtype, bf16 too
         digest = hashlib.blake2b(raw.numpy().data, digest_size=20)

@@ -50,10 +50,15 @@ def list_criteria() -> list[str]:
 
 
 def build_model(name: str, num_classes: int, **options) -> nn.Module:
-    """Model ``name`` (see ``list_models()``) for ``num_classes`` training identities."""
+    """Model ``name`` (see ``list_models()``) for ``num_classes`` training identities.
+
+    The model keeps how it was built in ``model.build_spec`` (name, num_classes, options),
+    which ``fit`` records beside its checkpoints (``vreid_lite.engine.model_spec``)."""
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {list_models()}")
-    return _MODELS[name](num_classes=num_classes, **options)
+    model = _MODELS[name](num_classes=num_classes, **options)
+    model.build_spec = {"name": name, "num_classes": num_classes, "options": dict(options)}
+    return model
 
 
 def build_criterion(name: str, **options) -> Callable:
