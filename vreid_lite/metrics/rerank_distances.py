@@ -6,7 +6,8 @@ its largest value and transposes. Row ``i`` of the result is therefore column ``
 squared and divided by its maximum: ``O[i, j] = D[j, i]² / max_k D[k, i]²``. For symmetric
 ``q_q`` and ``g_g`` that is row ``i`` of ``D``; for asymmetric ones (a learned distance,
 rounding) reading the column keeps the result equal to that code's.
-Squares are taken in the inputs' precision (at least float32), then held in float32.
+Squares are taken in the inputs' precision (at least float32), then held in float32. An item
+whose distances are all zero keeps them at zero (that code would divide 0 by 0).
 """
 from __future__ import annotations
 
@@ -61,14 +62,15 @@ class PooledDistances:
         raw = self._columns_of_d(start, stop)
         sq = _squared(raw, fresh=True)
         top = sq.amax(dim=1)  # NaN and inf reach the maximum
-        bad = ~((top > 0) & torch.isfinite(top))
+        bad = ~torch.isfinite(top)
         if bool(bad.any()):
-            self._explain(start, int(bad.nonzero()[0]), top)
+            self._explain(start, int(bad.nonzero()[0]))
+        top.masked_fill_(top == 0, 1.0)  # all distances zero: they stay zero
         self.row_max[start:stop] = top
         return sq.div_(top[:, None])
 
-    def _explain(self, start: int, r: int, top: torch.Tensor) -> None:
-        raw = self._columns_of_d(start + r, start + r + 1)[0].clone()
+    def _explain(self, start: int, r: int) -> None:
+        raw = self._columns_of_d(start + r, start + r + 1)[0]
         bad = ~torch.isfinite(raw)
         if bool(bad.any()):
             c = int(bad.nonzero()[0])
@@ -76,9 +78,8 @@ class PooledDistances:
                              "distances")
         i = start + r
         which = f"query {i}" if i < self.q else f"gallery item {i - self.q}"
-        problem = "are all zero" if top[r] == 0 else "overflow float32 when squared"
-        raise ValueError(f"the distances to {which} {problem}; re-ranking divides each item's "
-                         "squared distances by their largest value")
+        raise ValueError(f"the distances to {which} overflow float32 when squared; expected "
+                         "distances below 1.8e19")
 
     def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """``O[rows, cols]`` (float32, on ``device``), once ``rows`` has filled ``row_max``."""

@@ -56,7 +56,8 @@ def retrieval_metrics(q_feats: Any, g_feats: Any, q_pids: Any, g_pids: Any,
                              "which cannot be averaged. Use rerank, or a plain distance.")
         q_feats, g_feats = expand_queries(q_feats, g_feats, **qe)
     if rr is None:
-        return rank_metrics(q_feats, g_feats, q_pids, g_pids, q_camids, g_camids, distance,
-                            remove_same_camera, max_rank)
+        return rank_metrics(q_feats, g_feats, q_pids, g_pids, q_camids, g_camids,
+                            distance=distance, remove_same_camera=remove_same_camera,
+                            max_rank=max_rank)
     dist = rerank_distmat(q_feats, g_feats, distance, **rr)
     return distmat_metrics(dist, q_pids, g_pids, q_camids, g_camids, remove_same_camera, max_rank)
