@@ -80,7 +80,7 @@ def rerank_options(k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
     return out
 
 
-def budget_chunks(costs: torch.Tensor, budget: float, fixed: float = 0.0
+def _budget_chunks(costs: torch.Tensor, budget: float, fixed: float = 0.0
                   ) -> Iterator[tuple[int, int]]:
     """Consecutive ``(start, stop)`` row ranges whose summed ``costs + fixed`` (bytes per row)
     stay within ``budget``; a range always holds at least one row."""
@@ -119,7 +119,8 @@ def re_ranking(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6,
     the working buffers besides the inputs and the result; the sparse encodings come on top
     (at most ``(q+g) · (k1+1)(k1/2+2) · k2`` entries, a few dozen per item in practice).
     ``verbose``: print a time and memory estimate and show progress (None: from
-    :data:`LARGE_RUN` items on).
+    :data:`LARGE_RUN` items on). An item whose distances are all zero keeps them at zero
+    (where the reference code divides 0 by 0).
     """
     opts = rerank_options(k1, k2, lambda_value, memory_budget_gb)
     k1, k2, lam, budget = opts["k1"], opts["k2"], opts["lambda_value"], opts["memory_budget_gb"]
@@ -140,10 +141,10 @@ def re_ranking(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6,
     del rows_of, cols_of
     if k2 != 1:
         v = local_expansion(v, ranks[:, :min(k2, n)],
-                            lambda work: budget_chunks(work * _SPARSE_BYTES, budget_bytes))
+                            lambda work: _budget_chunks(work * _SPARSE_BYTES, budget_bytes))
     del ranks
     out = torch.empty((q, g), dtype=torch.float32, device=dist.device)
-    jaccard = jaccard_to_gallery(v, q, lambda work: budget_chunks(
+    jaccard = jaccard_to_gallery(v, q, lambda work: _budget_chunks(
         work * _SPARSE_BYTES, budget_bytes, fixed=16.0 * g))  # + the query's row of results
     for s, e, jac in tqdm(jaccard, desc="re-ranking: jaccard", disable=not loud):
         torch.add(jac.mul_(1.0 - lam), dist.query_gallery(s, e).mul_(lam), out=out[s:e])

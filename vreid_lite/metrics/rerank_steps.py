@@ -1,8 +1,8 @@
 """The steps of k-reciprocal re-ranking (Zhong et al., "Re-ranking Person Re-identification with
-k-reciprocal Encoding", CVPR 2017, §3–4) on sparse rows.
+k-reciprocal Encoding", CVPR 2017) on sparse rows.
 
-Item ``i``'s k-reciprocal encoding ``V[i]`` (Eq. 8) is non-zero only on its expanded
-k-reciprocal set (Eq. 6–7), a few dozen of the ``N = q + g`` items, so ``V`` is held as
+Item ``i``'s k-reciprocal encoding ``V[i]`` is non-zero only on its expanded k-reciprocal
+set ``R*(i, k1)``, a few dozen of the ``N = q + g`` items, so ``V`` is held as
 compressed sparse rows; only the ``k`` nearest neighbours of each item are ever ranked. Every
 step works on row chunks whose size the caller derives from a memory budget.
 
@@ -84,7 +84,7 @@ def nearest_neighbours(dist: PooledDistances, k: int,
 
 def reciprocal(forward: torch.Tensor, rows_per_chunk: int) -> torch.Tensor:
     """``forward`` (N, k): each item's k nearest. True where item ``i``'s neighbour
-    ``forward[i, a]`` has ``i`` among its own k nearest (Eq. 4)."""
+    ``forward[i, a]`` has ``i`` among its own k nearest: the k-reciprocal set ``R(i, k)``."""
     mask = torch.empty(forward.shape, dtype=torch.bool, device=forward.device)
     for s in range(0, forward.shape[0], rows_per_chunk):
         e = min(s + rows_per_chunk, forward.shape[0])
@@ -96,7 +96,7 @@ def reciprocal(forward: torch.Tensor, rows_per_chunk: int) -> torch.Tensor:
 def expanded_sets(forward: torch.Tensor, recip: torch.Tensor, half: torch.Tensor,
                   half_recip: torch.Tensor, rows_per_chunk: int) -> tuple[torch.Tensor,
                                                                          torch.Tensor]:
-    """Eq. 7: ``R*(i, k1)`` = ``R(i, k1)`` joined with each candidate's ``R(c, k1/2)`` that
+    """``R*(i, k1)`` = ``R(i, k1)`` joined with each candidate's ``R(c, k1/2)`` that
     shares more than 2/3 of its items with ``R(i, k1)``. Returns ``(rows, cols)`` of every
     member, row-major with ascending columns."""
     n = forward.shape[0]
@@ -122,7 +122,7 @@ def expanded_sets(forward: torch.Tensor, recip: torch.Tensor, half: torch.Tensor
 
 
 def encode(dist: PooledDistances, rows: torch.Tensor, cols: torch.Tensor) -> SparseRows:
-    """Eq. 8 with Gaussian weights: ``V[i, j] = exp(-O[i, j])``, normalised per row."""
+    """The k-reciprocal encoding with Gaussian weights: ``V[i, j] = exp(-O[i, j])``, normalised per row."""
     weights = torch.exp(-dist.entries(rows, cols))
     sums = torch.zeros(dist.n, dtype=weights.dtype, device=weights.device)
     sums.index_add_(0, rows, weights)
@@ -130,7 +130,7 @@ def encode(dist: PooledDistances, rows: torch.Tensor, cols: torch.Tensor) -> Spa
 
 
 def local_expansion(v: SparseRows, neighbours: torch.Tensor, chunks: ChunkPlan) -> SparseRows:
-    """§4.1 local query expansion: ``V[i]`` becomes the mean of ``V`` over ``neighbours[i]``
+    """Local query expansion: ``V[i]`` becomes the mean of ``V`` over ``neighbours[i]``
     (item ``i``'s k2 nearest)."""
     n, k2 = neighbours.shape
     sizes = v.counts()[neighbours]                                      # (N, k2)
@@ -152,7 +152,7 @@ def local_expansion(v: SparseRows, neighbours: torch.Tensor, chunks: ChunkPlan) 
 
 def jaccard_to_gallery(v: SparseRows, q: int, chunks: ChunkPlan) -> Iterator[tuple[int, int,
                                                                                   torch.Tensor]]:
-    """Eq. 10–11: ``1 − Σ min(V[i], V[j]) / Σ max(V[i], V[j])`` between each query ``i`` and
+    """The Jaccard distance ``1 − Σ min(V[i], V[j]) / Σ max(V[i], V[j])`` between each query ``i`` and
     each gallery item ``j``, written ``1 − s / (2 − s)`` with ``s = Σ min`` since every row of
     ``V`` sums to 1. Only items that share a non-zero column meet: ``s`` is accumulated through
     the gallery rows of each column (an inverted index). Yields ``(start, stop, distances)``

@@ -5,7 +5,7 @@ from torch import nn
 
 from vreid_lite.data.records import ReIDDataset, Record
 from vreid_lite.engine import evaluate, extract_features
-from vreid_lite.metrics import rank_metrics
+from vreid_lite.metrics import distmat_metrics, pack_parts, rank_metrics, rerank_distmat
 from vreid_lite.models.output import ReIDOutput
 
 
@@ -124,3 +124,24 @@ def test_bad_post_processing_options_fail_before_any_work():
         evaluate(None, _dataset("veri"), image_size=(8, 8), rerank={"k1": 0})
     with pytest.raises(TypeError, match="query_expansion: expected None, a bool or a dict"):
         evaluate(None, _dataset("veri"), image_size=(8, 8), query_expansion=3)
+
+
+def test_rerank_ranks_part_features_by_the_chosen_distance():
+    g = torch.Generator().manual_seed(0)
+    split = {}
+    for name, n in (("query", 6), ("gallery", 30)):
+        pids = torch.arange(n) % 6
+        parts = torch.randn(6, 4, 5, generator=g)[pids] + 0.3 * torch.randn(n, 4, 5, generator=g)
+        split[name] = {"embedding": parts, "visibility": torch.rand(n, 4, generator=g) + 0.1,
+                       "pids": pids, "camids": torch.full((n,), int(name == "gallery"))}
+    q, gal = split["query"], split["gallery"]
+    metrics = evaluate(None, _dataset("veri"), image_size=(8, 8), features=split,
+                       distance="cpdm", rerank={"k1": 4, "k2": 2}, max_rank=3)
+    expected = distmat_metrics(rerank_distmat(pack_parts(q["embedding"], q["visibility"]),
+                                              pack_parts(gal["embedding"], gal["visibility"]),
+                                              "cpdm", k1=4, k2=2),
+                               q["pids"], gal["pids"], q["camids"], gal["camids"], max_rank=3)
+    assert metrics == expected
+    with pytest.raises(ValueError, match="part-aware distance 'cpdm'"):
+        evaluate(None, _dataset("veri"), image_size=(8, 8), features=split, distance="cpdm",
+                 query_expansion=True)

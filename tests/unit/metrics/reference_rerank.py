@@ -8,14 +8,14 @@ import numpy as np
 
 
 def reciprocal_neighbours(ranking: np.ndarray, i: int, k: int) -> np.ndarray:
-    """R(i, k) of Eq. 4: those of i's k+1 nearest that have i among their own k+1 nearest."""
+    """R(i, k): those of i's k+1 nearest that have i among their own k+1 nearest."""
     forward = ranking[i, :k + 1]
     backward = ranking[forward, :k + 1]
     return forward[np.any(backward == i, axis=1)]
 
 
 def expanded_neighbours(ranking: np.ndarray, i: int, k1: int) -> np.ndarray:
-    """R*(i, k1) of Eq. 7: R(i, k1) joined with each member's R(c, k1/2) that shares more than
+    """R*(i, k1): R(i, k1) joined with each member's R(c, k1/2) that shares more than
     two thirds of its items with R(i, k1)."""
     core = reciprocal_neighbours(ranking, i, k1)
     members = list(core)
