@@ -33,7 +33,7 @@ from vreid_lite.metrics import compute_distmat, evaluate_rank, re_ranking
 
 NUM_QUERY, NUM_GALLERY, DIM, NUM_IDS, NUM_CAMS = 1678, 11579, 2048, 200, 20
 NOISE, CAMERA_SHIFT = 3.5, 0.6  # per dimension, against id centres of 1: plain mAP well below 1
-REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "unit" / "metrics" / "reference_rerank.py"
+REFERENCE = Path(__file__).resolve().parents[1] / "tests/unit/metrics/reference_rerank.py"
 
 
 def make_problem(scale: float, seed: int = 0) -> dict[str, torch.Tensor]:

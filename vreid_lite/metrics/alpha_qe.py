@@ -1,5 +1,5 @@
-"""α-weighted query expansion (αQE) and its database-side form (αDBA), from Radenović, Tolias and
-Chum, "Fine-tuning CNN Image Retrieval with No Human Annotation", TPAMI 2019, which generalise
+"""α-weighted query expansion (αQE) and its database-side form (αDBA), from Radenović, Tolias
+and Chum, "Fine-tuning CNN Image Retrieval with No Human Annotation", TPAMI 2019, which generalise
 average query expansion (Chum et al., ICCV 2007; the case ``alpha = 0``).
 
 Query side (always): each L2-normalised query ``q`` becomes ``q + Σ s_i^α g_i`` over its

@@ -122,7 +122,8 @@ def expanded_sets(forward: torch.Tensor, recip: torch.Tensor, half: torch.Tensor
 
 
 def encode(dist: PooledDistances, rows: torch.Tensor, cols: torch.Tensor) -> SparseRows:
-    """The k-reciprocal encoding with Gaussian weights: ``V[i, j] = exp(-O[i, j])``, normalised per row."""
+    """The k-reciprocal encoding with Gaussian weights: ``V[i, j] = exp(-O[i, j])``,
+    normalised per row."""
     weights = torch.exp(-dist.entries(rows, cols))
     sums = torch.zeros(dist.n, dtype=weights.dtype, device=weights.device)
     sums.index_add_(0, rows, weights)
@@ -152,11 +153,11 @@ def local_expansion(v: SparseRows, neighbours: torch.Tensor, chunks: ChunkPlan) 
 
 def jaccard_to_gallery(v: SparseRows, q: int, chunks: ChunkPlan) -> Iterator[tuple[int, int,
                                                                                   torch.Tensor]]:
-    """The Jaccard distance ``1 − Σ min(V[i], V[j]) / Σ max(V[i], V[j])`` between each query ``i`` and
-    each gallery item ``j``, written ``1 − s / (2 − s)`` with ``s = Σ min`` since every row of
-    ``V`` sums to 1. Only items that share a non-zero column meet: ``s`` is accumulated through
-    the gallery rows of each column (an inverted index). Yields ``(start, stop, distances)``
-    for query row chunks."""
+    """The Jaccard distance ``1 − Σ min(V[i], V[j]) / Σ max(V[i], V[j])`` between each query
+    ``i`` and each gallery item ``j``, written ``1 − s / (2 − s)`` with ``s = Σ min`` since
+    every row of ``V`` sums to 1. Only items that share a non-zero column meet: ``s`` is
+    accumulated through the gallery rows of each column (an inverted index). Yields
+    ``(start, stop, distances)`` for query row chunks."""
     n = v.ptr.numel() - 1
     g = n - q
     first = int(v.ptr[q])
