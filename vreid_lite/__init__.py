@@ -24,6 +24,7 @@ _EXPORTS = {
     "fit_preset": "vreid_lite.experiment", "load_data": "vreid_lite.experiment",
     "make_loaders": "vreid_lite.experiment", "train_model": "vreid_lite.experiment",
     "evaluate_rank": "vreid_lite.metrics", "rank_metrics": "vreid_lite.metrics",
+    "query_expansion": "vreid_lite.metrics", "re_ranking": "vreid_lite.metrics",
     "ReIDOutput": "vreid_lite.models", "build_criterion": "vreid_lite.models",
     "build_model": "vreid_lite.models",
     "load_runs": "vreid_lite.runs", "record": "vreid_lite.runs", "run_notebook": "vreid_lite.runs",

@@ -12,7 +12,8 @@ from vreid_lite.data.dataset import ReIDImageDataset, split_source
 from vreid_lite.data.loaders import EvalLoader
 from vreid_lite.data.records import ReIDDataset
 from vreid_lite.engine.device import choose_device, gpu_path_on
-from vreid_lite.metrics import get_distance, pack_parts, rank_metrics, vehicleid_protocol
+from vreid_lite.metrics import (get_distance, pack_parts, resolve_query_expansion, resolve_rerank,
+                                retrieval_metrics, vehicleid_protocol)
 
 LABEL_KEYS = ("pids", "camids", "views")
 
@@ -66,7 +67,9 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
              device: str | torch.device = "auto", distance: Any = "euclidean",
              batch_size: int = 256, max_rank: int = 50, features: dict | None = None,
              return_features: bool = False, progress: bool = False,
-             image_sets: dict | None = None, amp: bool | str = True) -> dict[str, Any]:
+             image_sets: dict | None = None, amp: bool | str = True,
+             rerank: bool | dict | None = False,
+             query_expansion: bool | dict | None = None) -> dict[str, Any]:
     """Retrieval metrics of ``model`` on ``dataset``'s query and gallery.
 
     The protocol is ``dataset.meta["protocol"]``: ``"veri"`` ranks the gallery for each
@@ -77,7 +80,15 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
     :func:`eval_image_sets`) reuses decoded query/gallery images across calls, as periodic
     evaluation during training does. Part models are ranked as :func:`ranking_features` says.
     ``amp`` is :func:`extract_features`'s.
+
+    Post-processing (both off by default): ``query_expansion`` (True or a dict of
+    :func:`~vreid_lite.metrics.query_expansion_options`) replaces the features by their
+    α-weighted query expansion; ``rerank`` (True or a dict of
+    :func:`~vreid_lite.metrics.rerank_options`) ranks by the k-reciprocal re-ranked distance
+    of the chosen ``distance``. The metrics returned are then those of that ranking. Under
+    ``"vehicleid"`` both apply to every gallery draw.
     """
+    rerank, query_expansion = resolve_rerank(rerank), resolve_query_expansion(query_expansion)
     protocol = dataset.meta.get("protocol")
     name = dataset.meta.get("name", "the dataset")
     if protocol == "none":
@@ -98,16 +109,18 @@ def evaluate(model: nn.Module, dataset: ReIDDataset, *, image_size: tuple[int, i
                 raise ValueError(f"{name}: the {split} split is empty; the veri protocol needs "
                                  "query and gallery images")
         q, g = features["query"], features["gallery"]
-        metrics = rank_metrics(ranking_features(q, distance, model),
-                               ranking_features(g, distance, model), q["pids"], g["pids"],
-                               q["camids"], g["camids"], distance=distance,
-                               remove_same_camera=True, max_rank=max_rank)
+        metrics = retrieval_metrics(ranking_features(q, distance, model),
+                                    ranking_features(g, distance, model), q["pids"], g["pids"],
+                                    q["camids"], g["camids"], distance=distance,
+                                    remove_same_camera=True, max_rank=max_rank, rerank=rerank,
+                                    query_expansion=query_expansion)
     else:
         pooled = [features[s] for s in ("query", "gallery") if s in features]
         metrics = vehicleid_protocol(torch.cat([ranking_features(f, distance, model)
                                                 for f in pooled]),
                                      torch.cat([f["pids"] for f in pooled]), distance=distance,
-                                     max_rank=max_rank)
+                                     max_rank=max_rank, rerank=rerank,
+                                     query_expansion=query_expansion)
     metrics = dict(metrics)
     if return_features:
         metrics["features"] = features

@@ -1,4 +1,6 @@
-"""Evaluation: distances, ranking metrics (CMC, mAP, mINP) and the VehicleID protocol."""
+"""Evaluation: distances, ranking metrics (CMC, mAP, mINP), the VehicleID protocol, k-reciprocal
+re-ranking and query expansion."""
+from vreid_lite.metrics.alpha_qe import query_expansion, query_expansion_options
 from vreid_lite.metrics.attention import MarkShare, mark_attention_share, mark_attention_shares
 from vreid_lite.metrics.attributes import (attribute_accuracies, attribute_accuracy,
                                             attribute_confusion, attribute_labels)
@@ -20,7 +22,10 @@ from vreid_lite.metrics.distances import (
 )
 from vreid_lite.metrics.mask_iou import (mask_iou_summary, mask_ious, mask_overlaps,
                                          mask_scores, summarize_mask_ious)
-from vreid_lite.metrics.rank import evaluate_rank, rank_metrics
+from vreid_lite.metrics.rank import distmat_metrics, evaluate_rank, rank_metrics
+from vreid_lite.metrics.rerank import re_ranking, rerank_distmat, rerank_options
+from vreid_lite.metrics.retrieval import (resolve_query_expansion, resolve_rerank,
+                                         retrieval_metrics)
 from vreid_lite.metrics.shortcuts import (CameraBias, ForegroundShare, camera_bias,
                                           foreground_share, foreground_shares)
 from vreid_lite.metrics.vehicleid import vehicleid_gallery_split, vehicleid_protocol
@@ -41,6 +46,7 @@ __all__ = [
     "cosine_distance",
     "cpdm_distance",
     "cpdm_weights",
+    "distmat_metrics",
     "euclidean_distance",
     "evaluate_rank",
     "foreground_share",
@@ -53,8 +59,16 @@ __all__ = [
     "mask_overlaps",
     "mask_scores",
     "pack_parts",
+    "query_expansion",
+    "query_expansion_options",
     "rank_metrics",
+    "re_ranking",
     "register_distance",
+    "rerank_distmat",
+    "rerank_options",
+    "resolve_query_expansion",
+    "resolve_rerank",
+    "retrieval_metrics",
     "summarize_mask_ious",
     "unpack_parts",
     "vehicleid_gallery_split",

@@ -206,6 +206,20 @@ def rank_metrics(q_feats: Any, g_feats: Any, q_pids: Any, g_pids: Any, q_camids:
         with torch.no_grad():
             dist = compute_distmat(q[s:e], g, distance, chunk_size=e - s)
         tally.add_chunked(dist, qp[s:e], gp, None if qc is None else qc[s:e], gc, step, s)
-    cmc, mean_ap, mean_inp = tally.result(remove_same_camera)
+    return _summary(*tally.result(remove_same_camera), max_rank)
+
+
+def _summary(cmc: np.ndarray, mean_ap: float, mean_inp: float, max_rank: int) -> dict[str, Any]:
     return {"mAP": mean_ap, "mINP": mean_inp, "rank1": float(cmc[0]), "rank5": float(cmc[4]),
             "rank10": float(cmc[9]), "cmc": [float(v) for v in cmc[:max_rank]]}
+
+
+def distmat_metrics(distmat: Any, q_pids: Any, g_pids: Any, q_camids: Any = None,
+                    g_camids: Any = None, remove_same_camera: bool = True,
+                    max_rank: int = 50) -> dict[str, Any]:
+    """:func:`rank_metrics`' dictionary from a ready ``[Nq, Ng]`` distance matrix (a re-ranked
+    one, say), by :func:`evaluate_rank`."""
+    max_rank = _check_max_rank(max_rank)
+    result = evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max(max_rank, 10),
+                           remove_same_camera=remove_same_camera)
+    return _summary(*result, max_rank)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from vreid_lite.metrics.distances import DistanceFn
-from vreid_lite.metrics.rank import rank_metrics
+from vreid_lite.metrics.retrieval import Option, retrieval_metrics
 
 
 def _as_pids(pids: Any) -> np.ndarray:
@@ -63,10 +63,12 @@ def _take(x: Any, idx: np.ndarray) -> Any:
 
 def vehicleid_protocol(feats: Any, pids: Any, repeats: int = 10, seed: int = 0,
                        distance: Union[str, DistanceFn] = "euclidean",
-                       max_rank: int = 50) -> dict[str, Any]:
+                       max_rank: int = 50, rerank: Option = None,
+                       query_expansion: Option = None) -> dict[str, Any]:
     """Mean (and population std) of mAP / rank-1 / rank-5 over ``repeats`` gallery draws.
 
-    No camera filtering. Returns ``mAP``, ``rank1``, ``rank5``, ``cmc`` (mean curve),
+    No camera filtering. ``rerank`` / ``query_expansion``: as :func:`retrieval_metrics`, applied
+    to each draw's query and gallery. Returns ``mAP``, ``rank1``, ``rank5``, ``cmc`` (mean curve),
     ``mAP_std``, ``rank1_std``, ``rank5_std`` and ``per_repeat`` (one dict per draw).
     """
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
@@ -81,8 +83,9 @@ def vehicleid_protocol(feats: Any, pids: Any, repeats: int = 10, seed: int = 0,
         if q_idx.size == 0:
             raise ValueError("every id has a single image, so no query is left; the VehicleID "
                              "protocol needs ids with at least two images")
-        m = rank_metrics(_take(feats, q_idx), _take(feats, g_idx), p[q_idx], p[g_idx],
-                         distance=distance, remove_same_camera=False, max_rank=max_rank)
+        m = retrieval_metrics(_take(feats, q_idx), _take(feats, g_idx), p[q_idx], p[g_idx],
+                              distance=distance, remove_same_camera=False, max_rank=max_rank,
+                              rerank=rerank, query_expansion=query_expansion)
         per_repeat.append({"repeat": r, "mAP": m["mAP"], "rank1": m["rank1"],
                            "rank5": m["rank5"], "cmc": m["cmc"], "num_query": int(q_idx.size),
                            "num_gallery": int(g_idx.size)})
