@@ -2,6 +2,7 @@
 from vreid_lite.metrics.attention import MarkShare, mark_attention_share, mark_attention_shares
 from vreid_lite.metrics.attributes import (attribute_accuracies, attribute_accuracy,
                                             attribute_confusion, attribute_labels)
+from vreid_lite.metrics.cam_scores import cam_scores, pointing_hit, summarize_cam_scores
 from vreid_lite.metrics.cpdm import (
     area_ratios,
     cpdm_distance,
@@ -18,6 +19,8 @@ from vreid_lite.metrics.distances import (
     get_distance,
     register_distance,
 )
+from vreid_lite.metrics.map_agreement import (map_agreement, rank_correlations,
+                                              top_region_ious)
 from vreid_lite.metrics.mask_iou import (mask_iou_summary, mask_ious, mask_overlaps,
                                          mask_scores, summarize_mask_ious)
 from vreid_lite.metrics.rank import evaluate_rank, rank_metrics
@@ -36,6 +39,7 @@ __all__ = [
     "attribute_accuracy",
     "attribute_confusion",
     "attribute_labels",
+    "cam_scores",
     "camera_bias",
     "compute_distmat",
     "cosine_distance",
@@ -46,6 +50,7 @@ __all__ = [
     "foreground_share",
     "foreground_shares",
     "get_distance",
+    "map_agreement",
     "mark_attention_share",
     "mark_attention_shares",
     "mask_iou_summary",
@@ -53,9 +58,13 @@ __all__ = [
     "mask_overlaps",
     "mask_scores",
     "pack_parts",
+    "pointing_hit",
+    "rank_correlations",
     "rank_metrics",
     "register_distance",
+    "summarize_cam_scores",
     "summarize_mask_ious",
+    "top_region_ious",
     "unpack_parts",
     "vehicleid_gallery_split",
     "vehicleid_protocol",
