@@ -75,10 +75,11 @@ def closest_matches(model: nn.Module, query: Sequence, gallery: Sequence,
 
 def cam_attention_maps(model: nn.Module, images: ReIDImageDataset, attention: Sequence[str],
                        targets: Sequence[str] = ("logit",), gallery: ReIDImageDataset | None = None,
-                       distance: Any = "euclidean", layer: Any = None, method: str = "gradcam",
+                       similarity: Any = "dot", layer: Any = None, method: str = "gradcam",
                        batch_size: int = 32) -> dict[str, torch.Tensor]:
     """N×H×W maps at ``images``' size: ``"grad-cam/<target>"`` for each of ``targets``
-    (``"similarity"`` to ``gallery``'s image i for image i) and each of ``attention``
+    (``"similarity"`` to ``gallery``'s image i for image i, see
+    :func:`~vreid_lite.engine.gradcam.grad_cam`) and each of ``attention``
     (:func:`attention_map`, upsampled bilinearly, floors of ``ATTENTION_FLOORS`` subtracted)."""
     x = _normalised(images)
     out = {}
@@ -88,8 +89,8 @@ def cam_attention_maps(model: nn.Module, images: ReIDImageDataset, attention: Se
             if gallery is None or len(gallery) != len(images):
                 raise ValueError("target 'similarity' needs gallery: one decoded gallery image "
                                  f"per image ({len(images)})")
-            options = {"gallery": ranking_embedding(model, _normalised(gallery), distance),
-                       "distance": distance}
+            options = {"gallery": ranking_embedding(model, _normalised(gallery), similarity),
+                       "similarity": similarity}
         out[f"grad-cam/{target}"] = grad_cam(model, x, target, layer=layer, method=method,
                                              batch_size=batch_size, **options)
     found = collect_maps(model, images, device=model_device(model))
@@ -104,7 +105,7 @@ def cam_attention_maps(model: nn.Module, images: ReIDImageDataset, attention: Se
 def compare_cam_attention(model: nn.Module, records: Sequence, marks: Mapping[str, list],
                           image_size: tuple[int, int], attention: Sequence[str],
                           targets: Sequence[str] = ("logit",), gallery: Sequence | None = None,
-                          distance: Any = "euclidean", layer: Any = None,
+                          similarity: Any = "dot", layer: Any = None,
                           method: str = "gradcam", tolerance: int = 0,
                           top: float = 0.2) -> pd.DataFrame:
     """One row per map of :func:`cam_attention_maps` on ``records`` (each needs a part mask):
@@ -120,7 +121,7 @@ def compare_cam_attention(model: nn.Module, records: Sequence, marks: Mapping[st
     if gallery is not None:
         gallery_images = ReIDImageDataset(list(gallery), image_size=tuple(image_size),
                                           relabel=False, progress=False)
-    maps = cam_attention_maps(model, images, attention, targets, gallery_images, distance,
+    maps = cam_attention_maps(model, images, attention, targets, gallery_images, similarity,
                               layer, method)
     masks = images.tensors()["masks"]
     boxes = [[m["box"] for m in marks.get(r.name, [])] for r in records]

@@ -24,8 +24,8 @@ from vreid_lite.metrics import get_distance
 from vreid_lite.models.output import ReIDOutput
 
 TARGETS = ("logit", "similarity")
-"""``"logit"``: the identity classifier's logit of a class; ``"similarity"``: minus the
-distance of the ranking feature to a gallery feature (the score retrieval sorts by)."""
+"""``"logit"``: the identity classifier's logit of a class; ``"similarity"``: how close the
+ranking feature is to a gallery feature (see ``similarity`` of :func:`grad_cam`)."""
 
 METHODS = ("gradcam", "gradcam++")
 
@@ -85,12 +85,16 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def ranking_embedding(model: nn.Module, images: torch.Tensor, distance: Any = "euclidean",
+def _ranking_distance(similarity: Any) -> Any:
+    return "euclidean" if isinstance(similarity, str) and similarity == "dot" else similarity
+
+
+def ranking_embedding(model: nn.Module, images: torch.Tensor, similarity: Any = "dot",
                       batch_size: int = 64) -> torch.Tensor:
-    """What ``images`` (normalised N×3×H×W) are ranked by under ``distance``
-    (:func:`~vreid_lite.engine.evaluate.ranking_features`), in eval mode on the device of the
-    model's parameters (every module's mode as it was afterwards): the gallery side of a
-    ``target="similarity"`` Grad-CAM."""
+    """The ranking features of ``images`` (normalised N×3×H×W) that ``similarity`` compares
+    (:func:`~vreid_lite.engine.evaluate.ranking_features`; part features concatenated for
+    ``"dot"``), in eval mode on the device of the model's parameters (every module's mode as it
+    was afterwards): the gallery side of a ``target="similarity"`` Grad-CAM."""
     images = _check_images(images)
     device = model_device(model)
     found: dict[str, list[torch.Tensor]] = {"embedding": [], "visibility": []}
@@ -101,7 +105,7 @@ def ranking_embedding(model: nn.Module, images: torch.Tensor, distance: Any = "e
             if output.visibility is not None:
                 found["visibility"].append(output.visibility.float().cpu())
     features = {k: torch.cat(v) for k, v in found.items() if v}
-    return ranking_features(features, distance, model)
+    return ranking_features(features, _ranking_distance(similarity), model)
 
 
 def _check_images(images: Any) -> torch.Tensor:
@@ -139,7 +143,7 @@ def _logit_score(n: int, classes: Any) -> Score:
     return score
 
 
-def _similarity_score(n: int, gallery: Any, distance: Any, model: nn.Module) -> Score:
+def _similarity_score(n: int, gallery: Any, similarity: Any, model: nn.Module) -> Score:
     if gallery is None:
         raise ValueError("target='similarity' needs gallery: the ranking features "
                          "(ranking_embedding) of one gallery image, or of one per image")
@@ -148,13 +152,16 @@ def _similarity_score(n: int, gallery: Any, distance: Any, model: nn.Module) -> 
     if gallery.dim() != 2 or len(gallery) not in (1, n):
         raise ValueError(f"gallery: expected D or 1×D or {n}×D ranking features, got "
                          f"{tuple(gallery.shape)}")
-    fn = get_distance(distance)
+    distance = _ranking_distance(similarity)
+    fn = None if distance != similarity else get_distance(distance)
 
     def score(output: ReIDOutput, rows: slice) -> torch.Tensor:
         query = ranking_features({"embedding": output.embedding,
                                   "visibility": output.visibility}, distance, model)
         g = gallery if len(gallery) == 1 else gallery[rows]
         g = g.to(query.device, query.dtype).expand(len(query), -1)
+        if fn is None:
+            return (query * g).sum(1)
         return -fn(query, g).diagonal()
     return score
 
@@ -209,18 +216,22 @@ def _batch_cam(model: nn.Module, images: torch.Tensor, layers: Sequence[nn.Modul
 
 
 def grad_cam(model: nn.Module, images: torch.Tensor, target: str = "logit", *,
-             classes: Any = None, gallery: Any = None, distance: Any = "euclidean",
+             classes: Any = None, gallery: Any = None, similarity: Any = "dot",
              layer: Any = None, method: str = "gradcam", batch_size: int = 32) -> torch.Tensor:
     """N×H×W maps (CPU float, >= 0, the input's H×W) of ``model`` on ``images``
     (normalised N×3×H×W, as the loaders give them), ``batch_size`` at a time.
 
     ``target="logit"``: the identity logit of ``classes`` (one index, or one per image;
-    ``None``: each image's predicted class). ``target="similarity"``: minus the ``distance``
-    from the image's ranking feature (SPAN's parts concatenated, or packed with their
-    visibility for ``"cpdm"``) to ``gallery`` (:func:`ranking_embedding` of one image, or of
-    one per image); ``"euclidean"`` differentiates the true distance, which is 0 with a zero
-    gradient for the image itself. ``layer``: see :func:`cam_layers`; ``method``: ``"gradcam"``
-    or ``"gradcam++"``.
+    ``None``: each image's predicted class). ``target="similarity"``: the ``similarity`` of the
+    image's ranking feature q to ``gallery``'s g (:func:`ranking_embedding` of one image, or of
+    one per image). ``"dot"``: q·g (SPAN's parts concatenated); behind a head that is linear
+    after the pooling, as the BNNeck is in eval mode, Grad-CAM then splits the similarity over
+    the positions as it splits a logit. A distance name (``"euclidean"``, ``"cosine"``,
+    ``"cpdm"``) or callable: minus that distance, the score retrieval sorts by; its gradient
+    points to what q lacks rather than what it shares (−½|q−g|² = q·g − ½|q|² − ½|g|²), and on
+    the quick set its maps sat at chance where ``"dot"``'s did not. An L2-normalised embedding
+    (ANet's) makes ``"dot"`` the cosine, with the same caveat. ``layer``: see
+    :func:`cam_layers`; ``method``: ``"gradcam"`` or ``"gradcam++"``.
 
     The model runs in eval mode (its logits are asked for by flagging its root module alone as
     training) on the device of its parameters; afterwards every module's mode is as it was, no
@@ -241,7 +252,7 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target: str = "logit", *,
     else:
         if classes is not None:
             raise ValueError("classes is for target='logit'; target='similarity' takes gallery")
-        score = _similarity_score(n, gallery, distance, model)
+        score = _similarity_score(n, gallery, similarity, model)
     layers = cam_layers(model, layer)
     device = model_device(model)
     maps = []

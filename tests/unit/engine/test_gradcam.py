@@ -96,8 +96,9 @@ def test_the_similarity_map_lies_on_what_query_and_gallery_share():
     gallery = ranking_embedding(model, patches(red=2.0, green=0.0))
     cam = grad_cam(model, patches(), "similarity", gallery=gallery)
     assert share(cam, slice(0, 10), slice(0, 10)) == pytest.approx(1.0)
-    cosine = grad_cam(model, patches(), "similarity", gallery=gallery, distance="cosine")
-    assert share(cosine, slice(0, 10), slice(0, 10)) == pytest.approx(1.0)
+    for similarity in ("euclidean", "cosine"):
+        cam = grad_cam(model, patches(), "similarity", gallery=gallery, similarity=similarity)
+        assert share(cam, slice(0, 10), slice(0, 10)) == pytest.approx(1.0), similarity
 
 
 def test_batches_do_not_change_the_maps():
@@ -134,6 +135,8 @@ class NoLogits(nn.Module):
      "classes is for"),
     (lambda m, x: grad_cam(m, x, gallery=torch.zeros(2)), "gallery is for"),
     (lambda m, x: grad_cam(m, x, "similarity", gallery=torch.zeros(2, 2)), "1×D"),
+    (lambda m, x: grad_cam(m, x, "similarity", gallery=torch.zeros(2), similarity="l1"),
+     "unknown distance"),
     (lambda m, x: grad_cam(m, x, layer="head"), "no such submodule"),
     (lambda m, x: grad_cam(m, x, layer=nn.Conv2d(3, 2, 1)), "not a submodule"),
     (lambda m, x: grad_cam(NoLogits(), x), "no identity logits"),
