@@ -36,8 +36,9 @@ def cam_layers(model: nn.Module, layer: Any = None) -> list[nn.Module]:
     """The modules whose outputs Grad-CAM weighs: ``layer`` (a submodule of ``model``, its
     dotted name, e.g. ``"backbone.stage4"``, or a list of either; their maps are summed), by
     default :func:`~vreid_lite.engine.activation.energy_layers`: the backbone's last map, MVAN's
-    view branches, SPAN's global branch. These are the maps the models' attention reads, before
-    it acts, so a Grad-CAM that agrees with the attention does not agree by construction."""
+    view branches, SPAN's global branch. SCAN's, MVAN's and ANet's attention reads these maps
+    and acts after them, so a Grad-CAM there agreeing with the attention is not agreement by
+    construction."""
     if layer is None:
         return energy_layers(model)
     items = list(layer) if isinstance(layer, (list, tuple)) else [layer]
