@@ -229,9 +229,10 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target: str = "logit", *,
     after the pooling, as the BNNeck is in eval mode, Grad-CAM then splits the similarity over
     the positions as it splits a logit. A distance name (``"euclidean"``, ``"cosine"``,
     ``"cpdm"``) or callable: minus that distance, the score retrieval sorts by; its gradient
-    points to what q lacks rather than what it shares (−½|q−g|² = q·g − ½|q|² − ½|g|²), and on
-    the quick set its maps sat at chance where ``"dot"``'s did not. An L2-normalised embedding
-    (ANet's) makes ``"dot"`` the cosine, with the same caveat. ``layer``: see
+    points to what q lacks rather than what it shares (−½|q−g|² = q·g − ½|q|² − ½|g|²): on
+    the quick set, for the baseline, SCAN, MVAN and SPAN, its maps sat at chance on the vehicle
+    where ``"dot"``'s did not. An L2-normalised embedding (ANet's) makes ``"dot"`` the cosine,
+    a monotone function of the distance, so both give its one map. ``layer``: see
     :func:`cam_layers`; ``method``: ``"gradcam"`` or ``"gradcam++"``.
 
     The model runs in eval mode (its logits are asked for by flagging its root module alone as
