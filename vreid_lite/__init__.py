@@ -21,6 +21,8 @@ _EXPORTS = {
     "masked_images": "vreid_lite.engine.activation",
     "shortcut_report": "vreid_lite.engine.activation",
     "collect_maps": "vreid_lite.engine.maps",
+    "compare_cam_attention": "vreid_lite.engine.cam_comparison",
+    "grad_cam": "vreid_lite.engine.gradcam",
     "fit_preset": "vreid_lite.experiment", "load_data": "vreid_lite.experiment",
     "make_loaders": "vreid_lite.experiment", "train_model": "vreid_lite.experiment",
     "evaluate_rank": "vreid_lite.metrics", "rank_metrics": "vreid_lite.metrics",
@@ -29,6 +31,7 @@ _EXPORTS = {
     "build_model": "vreid_lite.models",
     "load_runs": "vreid_lite.runs", "record": "vreid_lite.runs", "run_notebook": "vreid_lite.runs",
     "shortcut_table": "vreid_lite.viz.foreground",
+    "cam_attention_figure": "vreid_lite.viz.gradcam_figure",
     "cmc_figure": "vreid_lite.viz.plots", "training_curves_figure": "vreid_lite.viz.plots",
     "RankedListExplorer": "vreid_lite.viz.ranked_list",
 }

@@ -4,6 +4,7 @@ from vreid_lite.metrics.alpha_qe import query_expansion, query_expansion_options
 from vreid_lite.metrics.attention import MarkShare, mark_attention_share, mark_attention_shares
 from vreid_lite.metrics.attributes import (attribute_accuracies, attribute_accuracy,
                                             attribute_confusion, attribute_labels)
+from vreid_lite.metrics.cam_scores import cam_scores, pointing_hit, summarize_cam_scores
 from vreid_lite.metrics.cpdm import (
     area_ratios,
     cpdm_distance,
@@ -20,6 +21,8 @@ from vreid_lite.metrics.distances import (
     get_distance,
     register_distance,
 )
+from vreid_lite.metrics.map_agreement import (map_agreement, rank_correlations,
+                                              top_region_ious)
 from vreid_lite.metrics.mask_iou import (mask_iou_summary, mask_ious, mask_overlaps,
                                          mask_scores, summarize_mask_ious)
 from vreid_lite.metrics.rank import distmat_metrics, evaluate_rank, rank_metrics
@@ -41,6 +44,7 @@ __all__ = [
     "attribute_accuracy",
     "attribute_confusion",
     "attribute_labels",
+    "cam_scores",
     "camera_bias",
     "compute_distmat",
     "cosine_distance",
@@ -52,6 +56,7 @@ __all__ = [
     "foreground_share",
     "foreground_shares",
     "get_distance",
+    "map_agreement",
     "mark_attention_share",
     "mark_attention_shares",
     "mask_iou_summary",
@@ -61,6 +66,8 @@ __all__ = [
     "pack_parts",
     "query_expansion",
     "query_expansion_options",
+    "pointing_hit",
+    "rank_correlations",
     "rank_metrics",
     "re_ranking",
     "register_distance",
@@ -69,7 +76,9 @@ __all__ = [
     "resolve_query_expansion",
     "resolve_rerank",
     "retrieval_metrics",
+    "summarize_cam_scores",
     "summarize_mask_ious",
+    "top_region_ious",
     "unpack_parts",
     "vehicleid_gallery_split",
     "vehicleid_protocol",

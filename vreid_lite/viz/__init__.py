@@ -10,7 +10,7 @@ from vreid_lite.viz.overlays import (MARK_COLOR, PART_COLORS, draw_boxes, overla
                                      overlay_mask)
 
 _LAZY = {"DatasetBrowser": "dataset_browser", "batch_figure": "batch_images",
-         "denormalize": "batch_images", "denormalize_to_uint8": "batch_images",
+         "cam_attention_figure": "gradcam_figure", "denormalize": "batch_images", "denormalize_to_uint8": "batch_images",
          "pca_2d": "projection", "project_2d": "projection", "tsne_2d": "projection"}
 """Name → the module of ``vreid_lite.viz`` that defines it."""
 
