@@ -7,7 +7,7 @@ import torch
 
 pytest.importorskip("ipywidgets")
 
-from vreid_lite.viz.mask_explorer import MaskExplorer, tint  # noqa: E402
+from vreid_lite.viz.mask_explorer import TRUTH_TITLE, MaskExplorer, tint  # noqa: E402
 
 N, H, W = 3, 16, 16
 
@@ -33,7 +33,7 @@ def _masks():
 @pytest.fixture
 def explorer():
     images = np.full((N, H, W, 3), 100, dtype=np.uint8)
-    return MaskExplorer(images, _masks(), truth=_truth(), captions=["a", "b", "c"], scale=1)
+    return MaskExplorer(images, _masks(), truth=_truth(), captions=["a", "b", "c"])
 
 
 def test_initial_state_shows_the_first_combination(explorer):
@@ -43,7 +43,7 @@ def test_initial_state_shows_the_first_combination(explorer):
     assert explorer.current_iou["front"] == pytest.approx(1.0)
     assert explorer.current_iou["side"] == pytest.approx(1.0)
     assert math.isnan(explorer.current_iou["rear"])
-    assert [t for t, _ in explorer.panels][-1] == "ground truth"
+    assert [t for t, _ in explorer.panels][-1] == TRUTH_TITLE
     assert explorer.strip.value[:4] == b"\x89PNG"
 
 
