@@ -179,7 +179,7 @@ class AttentionExplorer(Explorer):
             maps = self.maps(name, index)
             sab, cab = maps.get("sab"), maps.get("cab")
             row[0].imshow(self.overlay_image(index, None))
-            row[0].set_title(self._label(index), fontsize=8)
+            row[0].set_title(self._label(index, sep="\n"), fontsize=8)  # two lines: wide images
             row[1].imshow(self.overlay_image(index, sab))
             share = self.share(name, index)
             if sab is None:
@@ -207,10 +207,10 @@ class AttentionExplorer(Explorer):
                 row[2].tick_params(labelsize=7)
         return fig
 
-    def _label(self, index: int) -> str:
+    def _label(self, index: int, sep: str = " · ") -> str:
         r = self.records[index]
         n = len(self.marks.get(r.name, []))
-        return (f"#{index} · id {r.pid} · c{r.camid:03d} · {r.view or 'view ?'} · "
+        return (f"#{index} · id {r.pid} · c{r.camid:03d}{sep}{r.view or 'view ?'} · "
                 f"{n} mark{'' if n == 1 else 's'}")
 
     def _caption(self, name: str, index: int) -> str:
