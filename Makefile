@@ -45,13 +45,16 @@ test-unit: setup
 test-notebooks: setup
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env $(NOTEBOOKS)
 
+# Containers run as root, where Jupyter refuses to start without --allow-root.
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Re-executes every notebook in place at the quick preset so the committed outputs are fresh.
+# Re-executes every notebook in place at the quick preset so the committed outputs are fresh
+# (widget state left out: vreid_lite/runs/committed.py says why).
 notebooks: setup
 	cd notebooks && for nb in $(notdir $(NOTEBOOKS)); do \
-		../$(BIN)/papermill --kernel vreid-lite "$$nb" "$$nb" || exit 1; done
+		../$(BIN)/papermill --kernel vreid-lite "$$nb" "$$nb" || exit 1; \
+		../$(BIN)/python -m vreid_lite.runs.committed "$$nb" >/dev/null || exit 1; done
 
 bench: setup
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done

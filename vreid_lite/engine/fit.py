@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from vreid_lite.engine import distributed
 from vreid_lite.engine.checkpoint import (CHECKPOINT_NAME, load_checkpoint, restore_rng_states,
@@ -22,6 +21,7 @@ from vreid_lite.engine.history import History, to_plain
 from vreid_lite.engine.meter import LossMeter
 from vreid_lite.engine.model_spec import write_model_spec
 from vreid_lite.engine.optim import make_optimizer, mixed_precision, optimizer_step
+from vreid_lite.engine.progress import ProgressBar
 from vreid_lite.engine.schedule import build_scheduler
 
 GPU_CHECK_EVERY = 20  # steps between loss read-backs on a GPU (each one synchronises)
@@ -107,8 +107,8 @@ def fit(model: nn.Module, criterion: Callable, train_loader: Iterable, *, epochs
 
     bar = None
     if progress and is_main:
-        bar = tqdm(total=epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch,
-                   desc="fit", unit="step", dynamic_ncols=True)
+        bar = ProgressBar(total=epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch,
+                          desc="fit", unit="step", dynamic_ncols=True)
     try:
         for epoch in range(start_epoch, epochs):
             if hasattr(train_loader, "set_epoch"):

@@ -20,8 +20,8 @@ from vreid_lite.data.records import Record
 from vreid_lite.data.transforms import normalize
 from vreid_lite.engine.device import choose_device
 from vreid_lite.metrics import compute_distmat
-from vreid_lite.viz.explorer import (Explorer, close_widgets, image_bytes, index_slider,
-                                     show_image)
+from vreid_lite.viz.explorer import (Explorer, close_widgets, fixed_image, image_bytes,
+                                     index_slider, show_image)
 from vreid_lite.viz.overlays import overlay_heatmap
 from vreid_lite.viz.ranked_list import (STATUS_COLOURS, checked_distmat, classify_ranking,
                                         load_thumbnail, rank_gallery)
@@ -210,11 +210,17 @@ class ActivationExplorer(Explorer):
         tiles = []
         for array in images:
             img = ImageOps.expand(Image.fromarray(array), border=4, fill=STATUS_COLOURS[status])
-            tiles.append(widgets.Image(value=image_bytes(img, "jpeg"), format="jpeg"))
+            tiles.append(fixed_image(image_bytes(img, "jpeg"), img.size, "jpeg"))
         label = caption.replace("\n", "<br>")
-        return widgets.VBox([widgets.HTML(f"<div style='font-size:11px;line-height:1.2;color:"
-                                          f"{STATUS_COLOURS[status]}'>{label}</div>"), *tiles],
-                            layout=widgets.Layout(margin="2px"))
+        width = tiles[0].layout.width
+        return widgets.VBox([widgets.HTML(f"<div style='font-size:11px;line-height:1.25;color:"
+                                          f"{STATUS_COLOURS[status]};width:{width}'>{label}"
+                                          "</div>"), *tiles],
+                            layout=widgets.Layout(margin="2px", flex="0 0 auto"))
+
+    def describe(self) -> str:
+        return (f"activation maps ({', '.join(self.map_names)}) of query #{self.query.value} "
+                f"and its top-{self.k}; run the notebook to pick another query")
 
     def render_static(self, query_index: int | None = None) -> Figure:
         """Fig. 4's layout as a matplotlib figure: a row for the images and one per map; the

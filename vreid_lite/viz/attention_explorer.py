@@ -15,7 +15,7 @@ from vreid_lite.data.records import DatasetError, ReIDDataset, Record
 from vreid_lite.data.marks import load_marks, scale_boxes
 from vreid_lite.engine.maps import collect_maps
 from vreid_lite.metrics.attention import MarkShare, mark_attention_share
-from vreid_lite.viz.explorer import Explorer, figure_png
+from vreid_lite.viz.explorer import Explorer, figure_png, toggle_buttons
 from vreid_lite.viz.overlays import draw_boxes, overlay_heatmap
 
 SAB_FLOOR = 0.5
@@ -64,7 +64,7 @@ class AttentionExplorer(Explorer):
                                                range(len(self.records))],
                                       value=0, description="image",
                                       layout=widgets.Layout(width="380px"))
-        self.model = widgets.ToggleButtons(options=list(self.models), description="model")
+        self.model = toggle_buttons(list(self.models), "model")
         self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05,
                                          description="alpha", continuous_update=False)
         self.sort_channels = widgets.Checkbox(value=True, description="sort channels")
@@ -179,7 +179,7 @@ class AttentionExplorer(Explorer):
             maps = self.maps(name, index)
             sab, cab = maps.get("sab"), maps.get("cab")
             row[0].imshow(self.overlay_image(index, None))
-            row[0].set_title(self._label(index), fontsize=8)
+            row[0].set_title(self._label(index, sep="\n"), fontsize=8)  # two lines: wide images
             row[1].imshow(self.overlay_image(index, sab))
             share = self.share(name, index)
             if sab is None:
@@ -187,7 +187,7 @@ class AttentionExplorer(Explorer):
             else:
                 title = f"{name}: SAB {sab.min():.2f}–{sab.max():.2f}"
                 if share is not None:
-                    title += f"\nmarks {share.share:.0%} of mass (chance {share.chance:.0%})"
+                    title += f"\nmarks {share.share:.1%} of mass (chance {share.chance:.1%})"
             row[1].set_title(title, fontsize=8)
             for ax in row[:2]:
                 ax.axis("off")
@@ -207,10 +207,10 @@ class AttentionExplorer(Explorer):
                 row[2].tick_params(labelsize=7)
         return fig
 
-    def _label(self, index: int) -> str:
+    def _label(self, index: int, sep: str = " · ") -> str:
         r = self.records[index]
         n = len(self.marks.get(r.name, []))
-        return (f"#{index} · id {r.pid} · c{r.camid:03d} · {r.view or 'view ?'} · "
+        return (f"#{index} · id {r.pid} · c{r.camid:03d}{sep}{r.view or 'view ?'} · "
                 f"{n} mark{'' if n == 1 else 's'}")
 
     def _caption(self, name: str, index: int) -> str:
@@ -220,6 +220,21 @@ class AttentionExplorer(Explorer):
         if kinds:
             text += f" ({kinds})"
         if share is not None:
-            text += (f" · SAB mass above 0.5 on the marks: <b>{share.share:.0%}</b> "
-                     f"(area share, the chance level: {share.chance:.0%})")
+            text += f" · SAB mass above 0.5 on the marks: <b>{share_text(share)}</b>"
         return text
+
+    def snapshot(self) -> Figure:
+        return self.figure
+
+    def describe(self) -> str:
+        text = f"{self.model.value} SAB and CAB on {self._label(self.image.value)}"
+        if self.current_share is not None:
+            text += f"; marks: {share_text(self.current_share)}"
+        return text + "; run the notebook to pick another image or model"
+
+
+def share_text(share: MarkShare) -> str:
+    """The share, the chance level (the marks' share of the area) and their ratio: shares of
+    small marks need the decimal."""
+    lift = f": {share.share / share.chance:.2f}×" if share.chance > 0 else ""
+    return f"{share.share:.1%} of the mass (chance level {share.chance:.1%}{lift})"

@@ -12,10 +12,13 @@ from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.metrics import cpdm_distance, cpdm_weights, euclidean_distance
 from vreid_lite.models.span_parts import BRANCHES
 from vreid_lite.pipelines.span import predict_masks
-from vreid_lite.viz.explorer import Explorer, as_numpy, image_bytes, index_slider, show_image
+from vreid_lite.viz.explorer import (Explorer, as_numpy, fixed_image, image_bytes, index_slider,
+                                     show_image)
 from vreid_lite.viz.mask_explorer import VIEW_COLORS, tint
 from vreid_lite.viz.ranked_list import RankedListExplorer
 
+PAIR_GAP = 4
+"""White pixels between the two images of the pair."""
 BRANCH_COLORS = {"global": "#7f7f7f", **{v: "#%02x%02x%02x" % c for v, c in VIEW_COLORS.items()}}
 
 
@@ -63,11 +66,14 @@ class CPDMExplorer(Explorer):
 
         self.first = index_slider(n, "image a")
         self.second = index_slider(n, "image b", value=1)
-        self.pictures = widgets.Image(format="png")
-        self.table = widgets.HTML()
-        super().__init__(widgets.VBox([widgets.HBox([self.first, self.second]),
-                                       widgets.HBox([self.pictures, self.table])]),
-                         controls=(self.first, self.second))
+        h, w = images.shape[1:3]
+        self.pictures = fixed_image(b"", (scale * (2 * w + PAIR_GAP), scale * h))
+        self.table = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))
+        super().__init__(widgets.VBox([
+            widgets.HBox([self.first, self.second]),
+            widgets.HBox([self.pictures, self.table],
+                         layout=widgets.Layout(align_items="flex-start"))]),
+            controls=(self.first, self.second))
         self.refresh()
 
     # ---- state
@@ -121,20 +127,30 @@ class CPDMExplorer(Explorer):
     # ---- drawing
     def draw(self) -> None:
         self.current = c = self.compare(self.first.value, self.second.value)
-        pair = np.concatenate([self.picture(c["a"]), self.picture(c["b"])], axis=1)
-        pair = pair.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
-        self.pictures.value = image_bytes(pair)
+        a, b = self.picture(c["a"]), self.picture(c["b"])
+        gap = np.full((a.shape[0], PAIR_GAP, 3), 255, np.uint8)
+        pair = np.concatenate([a, gap, b], axis=1)
+        self.pictures.value = image_bytes(pair.repeat(self.scale, 0).repeat(self.scale, 1))
+        cell = "style='padding:2px 10px;text-align:right'"
+        head = "".join(f"<th {cell}>{h}</th>" for h in
+                       ("", "area ratio a", "area ratio b", "weight w (Eq. 4)", "‖f_a − f_b‖₂"))
         rows = "".join(
-            f"<tr><td style='color:{BRANCH_COLORS[br]}'><b>{br}</b></td>"
-            f"<td>{c['areas_a'][br]:.2f}</td><td>{c['areas_b'][br]:.2f}</td>"
-            f"<td>{c['weights'][br]:.2f}</td><td>{c['part_distances'][br]:.2f}</td></tr>"
-            for br in BRANCHES)
+            f"<tr><td {cell}><b style='color:{BRANCH_COLORS[br]}'>{br}</b></td>"
+            + "".join(f"<td {cell}>{c[key][br]:.2f}</td>"
+                      for key in ("areas_a", "areas_b", "weights", "part_distances"))
+            + "</tr>" for br in BRANCHES)
         self.table.value = (
-            f"<div style='font-size:12px'><b>a</b>: {self.captions[c['a']]} · "
-            f"<b>b</b>: {self.captions[c['b']]}<table><tr><th></th><th>AR a</th><th>AR b</th>"
-            f"<th>w (Eq. 4)</th><th>‖f_a − f_b‖</th></tr>{rows}</table>"
+            f"<div style='font-size:12px;line-height:1.4'><b>a</b> (left): "
+            f"{self.captions[c['a']]}<br><b>b</b> (right): {self.captions[c['b']]}"
+            f"<table style='border-collapse:collapse;margin:6px 0'><tr>{head}</tr>{rows}</table>"
             f"CPDM (Eq. 5) <b>{c['cpdm']:.3f}</b> · euclidean on the concatenation "
             f"<b>{c['euclidean']:.3f}</b></div>")
+
+    def describe(self) -> str:
+        c = self.current
+        return (f"CPDM on a pair: a = {self.captions[c['a']]}, b = {self.captions[c['b']]}: "
+                f"CPDM {c['cpdm']:.3f}, euclidean {c['euclidean']:.3f}; run the notebook to "
+                "pick another pair")
 
     def render_static(self, a: int | None = None, b: int | None = None):
         """A matplotlib Figure: the two images, then area ratios and weights per branch, with

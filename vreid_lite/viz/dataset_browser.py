@@ -11,7 +11,7 @@ from PIL import Image
 
 from vreid_lite.data.records import VIEWS, DatasetError, ReIDDataset, Record
 from vreid_lite.data.marks import load_marks, scale_boxes
-from vreid_lite.viz.explorer import Explorer, close_widgets, image_bytes
+from vreid_lite.viz.explorer import Explorer, close_widgets, image_bytes, toggle_buttons
 from vreid_lite.viz.overlays import draw_boxes, overlay_mask
 
 SPLITS = ("train", "query", "gallery")
@@ -48,7 +48,7 @@ class DatasetBrowser(Explorer):
         self._thumbs: dict[str, tuple[np.ndarray, np.ndarray | None, tuple[int, int]]] = {}
         self._marks: dict[str, list[dict[str, Any]]] | None = None
 
-        self.split = widgets.ToggleButtons(options=list(SPLITS), value=split, description="split")
+        self.split = toggle_buttons(list(SPLITS), "split", value=split)
         self.identity = widgets.Dropdown(description="identity", options=self._id_options(split),
                                          layout=widgets.Layout(width="420px"))
         self.show_masks = widgets.Checkbox(value=True, description="part masks")
@@ -109,6 +109,16 @@ class DatasetBrowser(Explorer):
             self._figure = self._draw(self.identity.value, self.split.value,
                                       self.current_records, self.tiles)
         return self._figure
+
+    def snapshot(self):
+        return self.figure
+
+    def describe(self) -> str:
+        pid = self.identity.value
+        if pid is None:
+            return f"dataset browser: no labelled identities in the {self.split.value} split"
+        title = self._title(pid, self.split.value, len(self.current_records), html=False)
+        return f"dataset browser: {title}; run the notebook to pick another identity"
 
     # ---- drawing ---------------------------------------------------------------------------
     def records_of(self, pid: int, split: str) -> list[Record]:

@@ -14,9 +14,12 @@ from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.records import Record
 from vreid_lite.metrics.mask_iou import MASK_VIEWS, mask_ious
 from vreid_lite.pipelines.span import predict_masks
-from vreid_lite.viz.explorer import Explorer, as_numpy, image_bytes, index_slider, show_image
+from vreid_lite.viz.explorer import Explorer, as_numpy, figure_png, index_slider, show_image
 from vreid_lite.viz.overlays import PART_COLORS, overlay_mask
 
+OPENING_COMBINATION = "full"
+"""The loss combination the explorer opens on when it has one: all of SPAN's losses."""
+TRUTH_TITLE = "ground-truth parts"
 VIEW_COLORS = {v: PART_COLORS[i + 1] for i, v in enumerate(MASK_VIEWS)}
 """Each predicted view is drawn in the colour of its ground-truth part label."""
 
@@ -37,16 +40,17 @@ class MaskExplorer(Explorer):
     N×1×H×W); ``captions``: optional text per image.
 
     Controls (set ``.value`` to drive them): ``image`` (index), ``combination`` (a name of
-    ``masks``), ``show_truth``. State after each change: ``current_masks`` (view → H×W mask at
+    ``masks``; it opens on ``combination``, by default ``"full"`` when there is one, all of
+    SPAN's losses), ``show_truth``. State after each change: ``current_masks`` (view → H×W mask at
     the image size), ``current_iou`` (view → IoU against the truth, NaN where the view is
     absent; empty without truth), ``panels`` (the (title, RGB image) pairs on show).
     ``render_static(index, combinations)`` draws one row per combination as a matplotlib
-    Figure; ``widget`` is the interactive view.
+    Figure, each panel titled; ``widget`` shows the row of the combination picked.
     """
 
     def __init__(self, images: Any, masks: Mapping[str, Any], truth: Any = None,
                  captions: Sequence[str] | None = None, alpha: float = 0.75,
-                 scale: int = 2) -> None:
+                 combination: str | None = None, dpi: int = 100) -> None:
         import ipywidgets as widgets
 
         images = as_numpy(images)
@@ -73,13 +77,18 @@ class MaskExplorer(Explorer):
             raise ValueError(f"captions: expected {n}, got {len(captions)}")
         self.images, self.truth = images, truth
         self.captions = list(captions) if captions is not None else [f"image {i}" for i in range(n)]
-        self.alpha, self.scale = alpha, scale
+        if combination is None:
+            combination = OPENING_COMBINATION if OPENING_COMBINATION in masks else next(iter(masks))
+        if combination not in masks:
+            raise ValueError(f"combination: expected one of {list(masks)}, got {combination!r}")
+        self.alpha, self.dpi = alpha, dpi
         self.current_masks: dict[str, np.ndarray] = {}
         self.current_iou: dict[str, float] = {}
         self.panels: list[tuple[str, np.ndarray]] = []
 
         self.image = index_slider(n, "image")
-        self.combination = widgets.Dropdown(options=list(self.masks), description="losses")
+        self.combination = widgets.Dropdown(options=list(self.masks), value=combination,
+                                            description="losses")
         self.show_truth = widgets.Checkbox(value=truth is not None, description="ground truth",
                                            disabled=truth is None)
         self.caption = widgets.HTML()
@@ -135,12 +144,12 @@ class MaskExplorer(Explorer):
         image = self.images[index]
         masks = self.view_masks(index, combination)
         ious = self.view_ious(index, combination)
-        panels = [(self.captions[index], image)]
+        panels = [(f"image: {self.captions[index]}", image)]
         for v in MASK_VIEWS:
-            title = v if v not in ious or np.isnan(ious[v]) else f"{v} · IoU {ious[v]:.2f}"
-            panels.append((title, tint(image, masks[v], VIEW_COLORS[v], self.alpha)))
+            iou = "" if v not in ious or np.isnan(ious[v]) else f" · IoU {ious[v]:.2f}"
+            panels.append((f"{v} mask{iou}", tint(image, masks[v], VIEW_COLORS[v], self.alpha)))
         if truth and self.truth is not None:
-            panels.append(("ground truth", overlay_mask(image, self.truth[index], alpha=0.6)))
+            panels.append((TRUTH_TITLE, overlay_mask(image, self.truth[index], alpha=0.6)))
         return panels
 
     # ---- drawing
@@ -149,21 +158,30 @@ class MaskExplorer(Explorer):
         self.current_masks = self.view_masks(i, name)
         self.current_iou = self.view_ious(i, name)
         self.panels = self.make_panels(i, name, self.show_truth.value)
-        strip = np.concatenate([p for _, p in self.panels], axis=1)
-        strip = strip.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
-        self.strip.value = image_bytes(strip)
-        self.caption.value = (f"<b>{self.captions[i]}</b> · masks of <b>{name}</b>: "
-                              + " · ".join(title for title, _ in self.panels[1:]))
+        self.strip.value = figure_png(self._draw([name], [self.panels], i), dpi=self.dpi)
+        self.caption.value = (f"<b>{self.captions[i]}</b> · masks trained with <b>{name}</b> · "
+                              + " · ".join(f"<span style='color:#%02x%02x%02x'>■ {v}</span>"
+                                           % VIEW_COLORS[v] for v in MASK_VIEWS))
+
+    def snapshot(self):
+        return self._draw([self.combination.value], [self.panels], self.image.value)
+
+    def describe(self) -> str:
+        return (f"SPAN masks of {self.captions[self.image.value]} by {self.combination.value}; "
+                "run the notebook to pick another image or loss combination")
 
     def render_static(self, index: int | None = None,
                       combinations: Sequence[str] | None = None):
         """A matplotlib Figure: one row per combination (default: all), columns image,
         front, rear, side and the ground truth when known."""
-        from matplotlib.figure import Figure
-
         index = self.image.value if index is None else index
         names = list(self.masks) if combinations is None else list(combinations)
-        rows = [self.make_panels(index, name) for name in names]
+        return self._draw(names, [self.make_panels(index, name) for name in names], index)
+
+    def _draw(self, names: Sequence[str], rows: Sequence[list[tuple[str, np.ndarray]]],
+              index: int):
+        from matplotlib.figure import Figure
+
         cols = len(rows[0])
         fig = Figure(figsize=(1.6 * cols, 1.75 * len(rows) + 0.3), layout="constrained")
         axes = fig.subplots(len(rows), cols, squeeze=False)
@@ -171,6 +189,6 @@ class MaskExplorer(Explorer):
             for c, (title, img) in enumerate(panels):
                 show_image(axes[r, c], img)
                 axes[r, c].set_title(title, fontsize=7)
-            axes[r, 0].set_ylabel(name, fontsize=8)
+            axes[r, 0].set_ylabel(f"losses: {name}", fontsize=8)
         fig.suptitle(f"SPAN masks of {self.captions[index]}", fontsize=9)
         return fig

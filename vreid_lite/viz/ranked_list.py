@@ -17,8 +17,8 @@ from PIL import Image, ImageOps
 
 from vreid_lite.data.records import Record
 from vreid_lite.metrics import compute_distmat
-from vreid_lite.viz.explorer import (Explorer, as_numpy, close_widgets, image_bytes,
-                                     index_slider, show_image)
+from vreid_lite.viz.explorer import (Explorer, as_numpy, close_widgets, fixed_tile,
+                                     image_bytes, index_slider, show_image)
 
 STATUSES = ("correct", "wrong", "junk")
 STATUS_COLOURS = {"correct": "#2ca02c", "wrong": "#d62728", "junk": "#9e9e9e", "query": "#1f77b4"}
@@ -127,10 +127,14 @@ class RankedListExplorer(Explorer):
         self.k = widgets.IntSlider(value=min(k, ng), min=1, max=min(ng, max(k, max_k)),
                                    description="top-k", continuous_update=False)
         self.summary = widgets.HTML()
-        self.query_tile = widgets.VBox()
-        self.gallery = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(widgets.VBox([widgets.HBox([self.query, self.k]), self.summary,
-                                       widgets.HBox([self.query_tile, self.gallery])]),
+        # the query keeps its size whatever k is; the gallery wraps into rows beside it
+        self.query_tile = widgets.VBox(layout=widgets.Layout(flex="0 0 auto"))
+        self.gallery = widgets.HBox(layout=widgets.Layout(flex="1 1 0", min_width="0",
+                                                          flex_flow="row wrap",
+                                                          align_items="flex-start"))
+        tiles = widgets.HBox([self.query_tile, self.gallery],
+                             layout=widgets.Layout(align_items="flex-start"))
+        super().__init__(widgets.VBox([widgets.HBox([self.query, self.k]), self.summary, tiles]),
                          controls=(self.query, self.k))
         self.draw_summary()
 
@@ -226,21 +230,29 @@ class RankedListExplorer(Explorer):
     def _tile(self, record: Record, status: str, caption: str) -> widgets.VBox:
         img = ImageOps.expand(self.thumbnail(record, status == "junk"), border=5,
                               fill=STATUS_COLOURS[status])
-        return widgets.VBox([
-            widgets.Image(value=image_bytes(img, "jpeg"), format="jpeg"),
-            widgets.HTML(f"<div style='font-size:11px;line-height:1.2;"
-                         f"color:{STATUS_COLOURS[status]}'>{caption}</div>")],
-            layout=widgets.Layout(margin="2px"))
+        return fixed_tile(image_bytes(img, "jpeg"), img.size, caption, STATUS_COLOURS[status])
 
-    def render_static(self, query_index: int | None = None, k: int | None = None) -> Figure:
-        """The query and its top-k as a matplotlib figure (k + 1 image panels)."""
+    def describe(self) -> str:
+        q, ap = self.query.value, self.current_ap
+        ap_text = f"AP {100 * ap:.1f}%" if ap is not None else "AP undefined"
+        return (f"ranked list of query #{q} (id {self.query_records[q].pid}): top-"
+                f"{self.k.value}, {ap_text}; run the notebook to pick another query")
+
+    def render_static(self, query_index: int | None = None, k: int | None = None,
+                      per_row: int = 10) -> Figure:
+        """The query and its top-k as a matplotlib figure (k + 1 image panels): the query
+        first, in a wider panel, then the gallery images in rows of ``per_row``."""
         q = self.query.value if query_index is None else query_index
         k = self.k.value if k is None else k
         order, statuses = self.ranking(q)
         k = min(k, len(order))
         ap = ranking_average_precision(statuses)
-        fig = Figure(figsize=(1.25 * (k + 1), 2.1), layout="constrained")
-        axes = fig.subplots(1, k + 1, squeeze=False)[0]
+        cols = min(k, per_row)
+        rows = -(-k // cols)
+        fig = Figure(figsize=(1.25 * (cols + 1.5), 0.3 + 1.8 * rows), layout="constrained")
+        grid = fig.add_gridspec(rows, cols + 1, width_ratios=[1.5] + [1] * cols)
+        axes = [fig.add_subplot(grid[0, 0])]
+        axes += [fig.add_subplot(grid[i // cols, 1 + i % cols]) for i in range(k)]
         rec = self.query_records[q]
         panels = [(rec, "query", f"query #{q}\nid {rec.pid} c{rec.camid}")]
         for rank in range(k):

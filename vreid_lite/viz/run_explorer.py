@@ -20,6 +20,7 @@ from vreid_lite.runs.histories import load_history
 from vreid_lite.runs.paper_numbers import paper_numbers
 from vreid_lite.viz.explorer import Explorer
 from vreid_lite.viz.run_plots import ablation_figure, curves_figure
+from vreid_lite.viz.run_snapshot import ablation_snapshot
 
 RUN_METRICS = "(run metrics)"
 """The ``table`` choice that shows each run's top-level metrics rather than an ablation."""
@@ -156,9 +157,8 @@ class RunExplorer(Explorer):
                                          & (self.paper["table"] == table)
                                          & (self.paper["metric"] == metric)]
         group = "group" if "group" in self.rows else None
-        where = "per variant" if table != RUN_METRICS else "per run group"
         self.figure = ablation_figure(self.rows, self.paper_rows, metric=metric, group=group,
-                                      title=f"{self.notebook.value} · {table} · {metric} {where}")
+                                      title=self._bar_title())
         n = self.rows["folder"].nunique()
         seeds = sorted({str(s) for s in self.rows["seed"]})
         self.caption.value = (f"<b>{n} run(s)</b>, seeds {', '.join(seeds)}; bars: mean, "
@@ -185,7 +185,21 @@ class RunExplorer(Explorer):
         self.detail = run_detail(folder, self.link_base)
         self.detail_html.value = detail_html(self.detail)
 
+    def snapshot(self):
+        """The bar view on show, drawn with matplotlib (None when it shows nothing)."""
+        if self.figure is None:
+            return None
+        return ablation_snapshot(self.rows, self.metric.value, self._bar_title())
+
+    def describe(self) -> str:
+        return (f"run explorer: {self.notebook.value} · {self.table.value} · "
+                f"{self.metric.value}; run the notebook to compare other runs")
+
     # ---- helpers ---------------------------------------------------------------------------
+    def _bar_title(self) -> str:
+        where = "per variant" if self.table.value != RUN_METRICS else "per run group"
+        return f"{self.notebook.value} · {self.table.value} · {self.metric.value} {where}"
+
     def _first_notebook(self, notebooks: list[str]) -> str | None:
         """The first notebook with an ablation table, else with an mAP, else the first."""
         with_tables = set(self.long["notebook"])

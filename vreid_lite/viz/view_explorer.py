@@ -100,6 +100,15 @@ class ViewpointExplorer(Explorer):
         self.caption.value = (f"<b>{self.current_record.name}</b> · labelled "
                               f"{self.current_view or 'no class'} · predicted {best} · {probs}")
 
+    def snapshot(self) -> Figure:
+        return self.figure
+
+    def describe(self) -> str:
+        best = self.view_names[int(np.argmax(self.current_probs))]
+        return (f"viewpoint and attention maps of {self.current_record.name} (labelled "
+                f"{self.current_view or 'no class'}, predicted {best}); run the notebook to "
+                "pick another image")
+
     def render_static(self, index: int | None = None, alpha: float | None = None) -> Figure:
         """Image ``index``: the picture and a bar of p (top row), then one row per map kind
         with one panel per branch, titled with the branch's weight p_v."""

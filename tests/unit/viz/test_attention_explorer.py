@@ -7,7 +7,8 @@ from PIL import Image
 
 from vreid_lite.data.records import Record
 from vreid_lite.models import build_model
-from vreid_lite.viz.attention_explorer import AttentionExplorer
+from vreid_lite.metrics.attention import MarkShare
+from vreid_lite.viz.attention_explorer import AttentionExplorer, share_text
 
 
 def small_scan(**options):
@@ -104,3 +105,17 @@ def test_bad_input_is_named(records):
         explorer.maps("x", 0)
     with pytest.raises(IndexError, match="image index 7"):
         explorer.maps("m", 7)
+
+
+def test_small_shares_keep_a_decimal_and_their_ratio_to_chance():
+    assert share_text(MarkShare(0.004, 0.003)) == \
+        "0.4% of the mass (chance level 0.3%: 1.33×)"
+    assert share_text(MarkShare(0.0, 0.0)) == "0.0% of the mass (chance level 0.0%)"
+
+
+def test_the_saved_picture_is_the_model_on_show(explorer):
+    explorer.model.value = "trained"
+    fig = explorer.snapshot()
+    assert len(fig.axes) == 3 and fig.axes[1].get_title().startswith("trained")
+    text = explorer._repr_mimebundle_()["text/plain"]
+    assert text.startswith("trained SAB and CAB on #0") and "of the mass" in text

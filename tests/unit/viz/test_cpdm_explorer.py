@@ -1,11 +1,15 @@
 """CPDMExplorer driven through its controls, against hand-computed CPDM values."""
+import io
+import re
+
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 pytest.importorskip("ipywidgets")
 
-from vreid_lite.viz.cpdm_explorer import CPDMExplorer  # noqa: E402
+from vreid_lite.viz.cpdm_explorer import PAIR_GAP, CPDMExplorer  # noqa: E402
 
 # three images, d = 2: image 0 front-side, image 1 rear-side, image 2 rear only
 FEATS = torch.tensor([
@@ -62,3 +66,22 @@ def test_bad_inputs_are_named():
         CPDMExplorer(FEATS, AREAS[:, :3], images)
     with pytest.raises(IndexError, match="image b"):
         CPDMExplorer(FEATS, AREAS, images).compare(0, 7)
+
+
+def test_the_pair_keeps_its_aspect_beside_the_table():
+    images = np.zeros((3, 10, 6, 3), dtype=np.uint8)  # taller than wide
+    explorer = CPDMExplorer(FEATS, AREAS, images, scale=2)
+    png = Image.open(io.BytesIO(explorer.pictures.value))
+    width, height = png.size
+    assert (width, height) == (2 * (2 * 6 + PAIR_GAP), 2 * 10)
+    assert (explorer.pictures.layout.width, explorer.pictures.layout.height) == \
+        (f"{width}px", f"{height}px")
+    row = explorer.widget.children[1]
+    assert row.children == (explorer.pictures, explorer.table)
+    assert row.layout.align_items == "flex-start"  # not stretched to the table's height
+
+
+def test_the_table_names_each_column(explorer):
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", explorer.table.value)
+    assert headers == ["", "area ratio a", "area ratio b", "weight w (Eq. 4)", "‖f_a − f_b‖₂"]
+    assert explorer._repr_mimebundle_()["text/plain"].startswith("CPDM on a pair: a = fs, b = rs")

@@ -1,4 +1,5 @@
 """The explorers' base class and shared helpers."""
+import base64
 import io
 
 import numpy as np
@@ -9,8 +10,9 @@ from PIL import Image
 
 widgets = pytest.importorskip("ipywidgets")
 
-from vreid_lite.viz.explorer import (Explorer, as_numpy, close_widgets, figure_png,  # noqa: E402
-                                     image_bytes, index_slider, show_image)
+from vreid_lite.viz.explorer import (SNAPSHOT_DPI, Explorer, as_numpy,  # noqa: E402
+                                     close_widgets, figure_png, fixed_image, image_bytes,
+                                     index_slider, show_image, toggle_buttons)
 
 
 class Counter(Explorer):
@@ -82,3 +84,45 @@ def test_image_bytes_and_figure_png_decode_to_the_image():
     fig = Figure(figsize=(2, 1))
     show_image(fig.subplots(), image, frame="#ff0000")
     assert Image.open(io.BytesIO(figure_png(fig, dpi=50))).size == (100, 50)
+
+
+class Drawn(Counter):
+    """A Counter that draws its slider's value as a figure."""
+
+    def render_static(self) -> Figure:
+        fig = Figure(figsize=(2, 1))
+        fig.suptitle(f"n = {self.slider.value}")
+        return fig
+
+
+def test_the_display_bundle_holds_the_widget_a_picture_and_a_line_of_text():
+    explorer = Drawn()
+    explorer.slider.value = 4
+    bundle = explorer._repr_mimebundle_()
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == explorer.widget.model_id
+    png = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
+    assert png.format == "PNG" and png.size == (2 * SNAPSHOT_DPI, SNAPSHOT_DPI)
+    assert bundle["text/plain"].startswith("Drawn:")
+    assert "VBox" not in bundle["text/plain"]
+
+
+def test_without_a_picture_the_bundle_keeps_the_widget_and_the_text():
+    explorer = Counter()
+    explorer.snapshot = lambda: None
+    bundle = explorer._repr_mimebundle_()
+    assert "image/png" not in bundle
+    assert set(bundle) == {"application/vnd.jupyter.widget-view+json", "text/plain"}
+
+
+def test_fixed_image_keeps_its_size():
+    image = fixed_image(image_bytes(np.zeros((30, 50, 3), np.uint8)), (50, 30))
+    assert (image.width, image.height) == ("50", "30")
+    assert (image.layout.width, image.layout.height) == ("50px", "30px")
+    assert image.layout.flex == "0 0 auto" and image.layout.object_fit == "contain"
+
+
+def test_toggle_buttons_keep_their_label_on_their_row():
+    buttons = toggle_buttons(["a", "b"], "pick", value="b")
+    assert buttons.value == "b" and buttons.description == "pick"
+    assert buttons.layout.flex_flow == "row nowrap"

@@ -7,7 +7,7 @@ import torch
 
 pytest.importorskip("ipywidgets")
 
-from vreid_lite.viz.mask_explorer import MaskExplorer, tint  # noqa: E402
+from vreid_lite.viz.mask_explorer import TRUTH_TITLE, MaskExplorer, tint  # noqa: E402
 
 N, H, W = 3, 16, 16
 
@@ -33,7 +33,7 @@ def _masks():
 @pytest.fixture
 def explorer():
     images = np.full((N, H, W, 3), 100, dtype=np.uint8)
-    return MaskExplorer(images, _masks(), truth=_truth(), captions=["a", "b", "c"], scale=1)
+    return MaskExplorer(images, _masks(), truth=_truth(), captions=["a", "b", "c"])
 
 
 def test_initial_state_shows_the_first_combination(explorer):
@@ -43,7 +43,7 @@ def test_initial_state_shows_the_first_combination(explorer):
     assert explorer.current_iou["front"] == pytest.approx(1.0)
     assert explorer.current_iou["side"] == pytest.approx(1.0)
     assert math.isnan(explorer.current_iou["rear"])
-    assert [t for t, _ in explorer.panels][-1] == "ground truth"
+    assert [t for t, _ in explorer.panels][-1] == TRUTH_TITLE
     assert explorer.strip.value[:4] == b"\x89PNG"
 
 
@@ -86,3 +86,25 @@ def test_tint_blends_by_the_mask():
     image = np.zeros((1, 2, 3), dtype=np.uint8)
     out = tint(image, np.array([[0.0, 1.0]]), (200, 100, 0), alpha=0.5)
     assert out[0, 0].tolist() == [0, 0, 0] and out[0, 1].tolist() == [100, 50, 0]
+
+
+def test_it_opens_on_the_full_combination_with_titled_panels():
+    images = np.full((N, H, W, 3), 100, dtype=np.uint8)
+    masks = _masks()
+    explorer = MaskExplorer(images, {"recon": masks["recon"], "full": masks["full"]},
+                            truth=_truth(), captions=["a", "b", "c"])
+    assert explorer.combination.value == "full"
+    titles = [t for t, _ in explorer.panels]
+    assert titles == ["image: a", "front mask · IoU 1.00", "rear mask", "side mask · IoU 1.00",
+                      TRUTH_TITLE]
+    drawn = [ax.get_title() for ax in explorer.snapshot().axes]
+    assert drawn == titles
+    assert explorer.strip.value[:4] == b"\x89PNG"
+
+
+def test_the_opening_combination_can_be_chosen_and_is_checked():
+    images = np.zeros((N, H, W, 3), dtype=np.uint8)
+    assert MaskExplorer(images, _masks(), combination="recon").combination.value == "recon"
+    assert MaskExplorer(images, {"x": _masks()["recon"]}).combination.value == "x"
+    with pytest.raises(ValueError, match="combination: expected one of"):
+        MaskExplorer(images, _masks(), combination="nope")

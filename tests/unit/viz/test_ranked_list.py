@@ -156,3 +156,32 @@ def test_tiles_are_drawn_only_once_shown(explorer):
     assert "AP 100.0%" in explorer.summary.value
     assert len(explorer.widget.children) == 3
     assert len(explorer.gallery.children) == 3
+
+
+def test_the_query_keeps_its_size_whatever_k_is(explorer):
+    def query_image():
+        explorer.widget  # tiles are drawn once shown
+        image = explorer.query_tile.children[0].children[0]
+        return image.width, image.height, image.layout.flex
+
+    explorer.k.value = 1
+    small_k = query_image()
+    explorer.k.value = 5
+    # 40×30 images at tile_height 96 → 128×96, with a 5-pixel border on each side
+    assert query_image() == small_k == ("138", "106", "0 0 auto")
+    assert explorer.query_tile.layout.flex == "0 0 auto"
+
+
+def test_a_long_list_wraps_into_rows_of_equal_panels(explorer):
+    fig = explorer.render_static(0, k=5, per_row=2)
+    query, *gallery = fig.axes
+    rows = sorted({round(ax.get_position().y0, 3) for ax in gallery})
+    assert len(gallery) == 5 and len(rows) == 3
+    widths = {round(ax.get_position().width, 3) for ax in gallery}
+    assert len(widths) == 1 and query.get_position().width > widths.pop()
+
+
+def test_the_display_text_names_the_query_and_its_ap(explorer):
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("ranked list of query #0 (id 1): top-3, AP 50.0%")
+    assert "image/png" in bundle
