@@ -51,7 +51,8 @@ _FINGERPRINT = """async ([root, controls]) => {
   copy.querySelectorAll(controls).forEach(c => c.remove());
   const parts = [copy.textContent];
   for (const img of el.querySelectorAll('img')) {
-    if (inControl(img)) continue;
+    // a plotly figure holds an <img> for its static snapshot: its data stand for it below
+    if (inControl(img) || img.closest('.js-plotly-plot') || !img.getAttribute('src')) continue;
     try {
       parts.push(await hex(await (await fetch(img.src)).arrayBuffer()));
     } catch (e) {
