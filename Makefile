@@ -53,7 +53,8 @@ test-notebooks: setup
 # every explorer control must change its view, every plotly figure must draw, no console
 # error (tests/browser/). Screenshots go to $(VREID_RUNS_DIR)/browser/.
 test-browser: $(BROWSER_STAMP) chromium
-	CHROMIUM=$(CHROMIUM) $(if $(strip $(BROWSER_NOTEBOOKS)),VREID_BROWSER_NOTEBOOKS="$(BROWSER_NOTEBOOKS)") \
+	CHROMIUM=$(CHROMIUM) \
+	$(if $(strip $(BROWSER_NOTEBOOKS)),VREID_BROWSER_NOTEBOOKS="$(BROWSER_NOTEBOOKS)") \
 		$(BIN)/python -m pytest -q tests/browser/check_notebook_widgets.py
 
 $(BROWSER_STAMP): $(STAMP)
