@@ -131,7 +131,7 @@ def view_changes(page, lab_nb, explorer: int, before: str) -> bool:
     while time.monotonic() - start < CHANGE_TIMEOUT_S:
         if fingerprint(page, explorer)["digest"] != before:
             lab_nb.wait_idle(CHANGE_TIMEOUT_S)
-            return True
+            return fingerprint(page, explorer)["digest"] != before
         if time.monotonic() - start > QUIET_S and lab_nb.kernel_status() == "idle":
             return False
         time.sleep(0.5)

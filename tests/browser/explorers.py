@@ -53,11 +53,17 @@ _FINGERPRINT = """async ([root, controls]) => {
   for (const img of el.querySelectorAll('img')) {
     // a plotly figure holds an <img> for its static snapshot: its data stand for it below
     if (inControl(img) || img.closest('.js-plotly-plot') || !img.getAttribute('src')) continue;
-    try {
-      parts.push(await hex(await (await fetch(img.src)).arrayBuffer()));
-    } catch (e) {
-      parts.push('unreadable ' + img.src);
+    // its pixels, read from the page: fetching a blob URL that a redraw revoked meanwhile
+    // would log an error in the console
+    if (!img.complete || !img.naturalWidth) {
+      parts.push('loading ' + img.src);
+      continue;
     }
+    const canvas = document.createElement('canvas');
+    [canvas.width, canvas.height] = [img.naturalWidth, img.naturalHeight];
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    parts.push(await hex(context.getImageData(0, 0, canvas.width, canvas.height).data));
   }
   for (const plot of el.querySelectorAll('.js-plotly-plot')) {
     // plotly gives each drawn trace a random uid: left out, so a redraw of the same
