@@ -5,13 +5,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 SMOKE_NOTEBOOKS := $(sort $(wildcard notebooks/0[1-5]_*.ipynb))
+BROWSER_STAMP := $(VENV)/.browser-$(shell cksum pyproject.toml | cut -d' ' -f1)
+CHROMIUM ?= /usr/bin/chromium
+# Empty: every notebooks/0[0-7]_*.ipynb with widget outputs (the test's own list).
+BROWSER_NOTEBOOKS ?=
 
 export VREID_DATA_DIR ?= $(CURDIR)/data
 export VREID_RUNS_DIR ?= $(CURDIR)/runs
 export MPLBACKEND ?= Agg
 DEMO_PRESET ?= quick
 
-.PHONY: setup data demo test test-unit test-notebooks lab notebooks bench bench-gpu smoke-standard clean
+.PHONY: setup data demo test test-unit test-notebooks test-browser chromium lab notebooks bench bench-gpu smoke-standard clean
 
 setup: $(STAMP)
 
@@ -44,6 +48,31 @@ test-unit: setup
 
 test-notebooks: setup
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env $(NOTEBOOKS)
+
+# Each notebook with widgets opened in JupyterLab in headless Chromium and run from the menu:
+# every explorer control must change its view, every plotly figure must draw, no console
+# error (tests/browser/). Screenshots go to $(VREID_RUNS_DIR)/browser/.
+test-browser: $(BROWSER_STAMP) chromium
+	CHROMIUM=$(CHROMIUM) \
+	$(if $(strip $(BROWSER_NOTEBOOKS)),VREID_BROWSER_NOTEBOOKS="$(BROWSER_NOTEBOOKS)") \
+		$(BIN)/python -m pytest -q tests/browser/check_notebook_widgets.py
+
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,browser]'
+	rm -f $(VENV)/.browser-*
+	touch $@
+
+# Debian's chromium, installed when missing (as root); Playwright's own browser download is
+# never used.
+chromium:
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else \
+			echo "$(CHROMIUM) is missing: install Debian's chromium package as root" \
+			     "(apt-get install chromium), or set CHROMIUM=/path/to/chromium" >&2; \
+			exit 1; \
+		fi; }
 
 # Containers run as root, where Jupyter refuses to start without --allow-root.
 lab: setup
