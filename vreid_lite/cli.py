@@ -122,7 +122,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _evaluate_options(args: argparse.Namespace) -> dict:
     """``vreid evaluate``'s options for ``vreid_lite.engine.evaluate``: a flag added to the
     ``evaluate`` parser is passed on here, by its keyword name."""
-    return {k: v for k, v in {"distance": args.distance}.items() if v is not None}
+    from vreid_lite.metrics.alpha_qe import query_expansion_options
+    from vreid_lite.metrics.rerank import rerank_options
+
+    options = {k: v for k, v in {"distance": args.distance}.items() if v is not None}
+    if args.rerank:
+        options["rerank"] = rerank_options(k1=args.k1, k2=args.k2, lambda_value=args.lambda_value)
+    if args.qe:
+        options["query_expansion"] = query_expansion_options(top_k=args.qe_k, alpha=args.qe_alpha)
+    return options
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -239,6 +247,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--distance", default=None,
                           help="euclidean | cosine | cpdm … (default: cpdm for part models, "
                           "else euclidean)")
+    evaluate.add_argument("--rerank", action="store_true",
+                          help="score the k-reciprocal re-ranked distances (Zhong et al. 2017)")
+    evaluate.add_argument("--k1", type=int, default=20, help="re-ranking: k-reciprocal neighbours")
+    evaluate.add_argument("--k2", type=int, default=6, help="re-ranking: local query expansion")
+    evaluate.add_argument("--lambda", dest="lambda_value", type=float, default=0.3,
+                          help="re-ranking: weight of the original distance")
+    evaluate.add_argument("--qe", action="store_true",
+                          help="alpha-weighted query expansion before ranking")
+    evaluate.add_argument("--qe-k", type=int, default=5, help="query expansion: neighbours")
+    evaluate.add_argument("--qe-alpha", type=float, default=3.0,
+                          help="query expansion: similarity exponent (0 = plain average)")
     evaluate.set_defaults(func=_evaluate)
 
     sweep = sub.add_parser("sweep", help="run every combination of a parameter grid, resumably")
