@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from PIL import Image, ImageOps
+from PIL import Image
 
 from vreid_lite.data.records import Record
 from vreid_lite.metrics.query_ap import query_average_precisions
@@ -18,7 +18,7 @@ from vreid_lite.viz.explorer import Explorer, figure_png, index_slider, show_ima
 from vreid_lite.viz.overlays import overlay_heatmap
 from vreid_lite.viz.query_table import ALL, filter_queries, query_table
 from vreid_lite.viz.ranked_list import (STATUS_COLOURS, checked_distmat, classify_ranking,
-                                        load_thumbnail, rank_gallery)
+                                        greyed_out, load_thumbnail, rank_gallery)
 
 CamFn = Callable[[int, int], tuple[Any, Any]]
 """``cam(query index, gallery index)`` → (query map, gallery map): what makes the two similar."""
@@ -185,10 +185,7 @@ class FailureExplorer(Explorer):
 
     def _thumb(self, record: Record, greyed: bool = False) -> Image.Image:
         img = load_thumbnail(record.path, self.tile_height)
-        if greyed:
-            img = Image.blend(ImageOps.grayscale(img).convert("RGB"),
-                              Image.new("RGB", img.size, "white"), 0.45)
-        return img
+        return greyed_out(img) if greyed else img
 
 
 def _map(heat: Any) -> np.ndarray:

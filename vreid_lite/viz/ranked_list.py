@@ -89,6 +89,12 @@ def load_thumbnail(path: str, height: int) -> Image.Image:
     return img.resize((max(1, round(img.width * height / img.height)), height))
 
 
+def greyed_out(image: Image.Image) -> Image.Image:
+    """``image`` desaturated and faded towards white: how a junk gallery item is drawn."""
+    return Image.blend(ImageOps.grayscale(image).convert("RGB"),
+                       Image.new("RGB", image.size, "white"), 0.45)
+
+
 class RankedListExplorer(Explorer):
     """Pick a query (``.query``) and a list length (``.k``); see its top-k gallery images.
 
@@ -222,8 +228,7 @@ class RankedListExplorer(Explorer):
         if key not in self._thumbs:
             img = load_thumbnail(record.path, self.tile_height)
             if greyed:
-                img = Image.blend(ImageOps.grayscale(img).convert("RGB"),
-                                  Image.new("RGB", img.size, "white"), 0.45)
+                img = greyed_out(img)
             self._thumbs[key] = img
         return self._thumbs[key]
 
