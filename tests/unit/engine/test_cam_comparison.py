@@ -5,12 +5,16 @@ import math
 import pytest
 import torch
 
+from vreid_lite.data.dataset import ReIDImageDataset
 from vreid_lite.data.formats import load_dataset
 from vreid_lite.data.marks import load_marks
 from vreid_lite.data.synthetic import render_dataset
+from vreid_lite.data.transforms import normalize
 from vreid_lite.engine.activation import masked_images
 from vreid_lite.engine.cam_comparison import (OWN_ATTENTION, attention_map, cam_attention_maps,
                                               closest_matches, compare_cam_attention)
+from vreid_lite.engine.gradcam import grad_cam, ranking_embedding
+from vreid_lite.engine.pair_cam import pair_cam
 from vreid_lite.models import build_model, list_models
 
 TINY = {"name": "tiny_gradcam", "seed": 4, "train_ids": 2, "test_ids": 3,
@@ -87,3 +91,17 @@ def test_the_table_scores_each_map_against_the_truth_and_the_grad_cam(dataset, s
 def test_similarity_without_a_gallery_raises(dataset, scan):
     with pytest.raises(ValueError, match="needs gallery"):
         cam_attention_maps(scan, masked_images(dataset.query, SIZE), [], targets=("similarity",))
+
+
+def test_a_pair_cam_is_each_image_explained_towards_the_other(dataset, scan):
+    sets = [ReIDImageDataset(s, image_size=SIZE, relabel=False, progress=False)
+            for s in (dataset.query, dataset.gallery)]
+    cam = pair_cam(scan, *sets)
+    q_map, g_map = cam(0, 1)
+    assert q_map.shape == g_map.shape == SIZE
+    x = [normalize(s.tensors()["images"][i:i + 1]) for s, i in zip(sets, (0, 1))]
+    expected = grad_cam(scan, x[0], "similarity", gallery=ranking_embedding(scan, x[1]))[0]
+    assert torch.allclose(q_map, expected)
+    assert not torch.allclose(q_map, cam(0, 2)[0])  # another gallery image, another map
+    with pytest.raises(IndexError, match="gallery index"):
+        cam(0, len(dataset.gallery))
