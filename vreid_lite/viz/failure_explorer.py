@@ -146,7 +146,9 @@ class FailureExplorer(Explorer):
         wrong = self.top_wrong(q)
         with_cam = self.cam is not None and wrong is not None
         rows = len(lists) + with_cam
-        fig = Figure(figsize=(1.15 * (self.k + 1), 1.75 * rows), layout="constrained")
+        query_tile = self._thumb(self.query_records[q])
+        row_height = 1.15 * query_tile.height / query_tile.width + 0.5  # tile, then its title
+        fig = Figure(figsize=(1.15 * (self.k + 1), row_height * rows), layout="constrained")
         axes = fig.subplots(rows, self.k + 1, squeeze=False)
         for row, (label, reranked) in enumerate(lists):
             self._draw_list(axes[row], q, label, reranked)
@@ -154,8 +156,17 @@ class FailureExplorer(Explorer):
             self._draw_cam(axes[-1], q, wrong)
         rec = self.query_records[q]
         fig.suptitle(f"query #{q}, id {rec.pid}, camera c{rec.camid}: AP "
-                     f"{_percent(self.table.loc[q, 'ap'])}", fontsize=9)
+                     f"{_percent(self.table.loc[q, 'ap'])}; {self.first_match_text(q)}",
+                     fontsize=9)
         return fig
+
+    def first_match_text(self, query_index: int) -> str:
+        """Where the query's first true match ranks (junk counted, as drawn), in words."""
+        statuses = self.ranking(query_index)[1]
+        first = next((i for i, s in enumerate(statuses) if s == "correct"), None)
+        if first is None:
+            return "no true match in the gallery"
+        return f"first true match at #{first + 1} of {len(statuses)}"
 
     def _draw_list(self, axes, q: int, label: str, reranked: bool) -> None:
         order, statuses = self.ranking(q, reranked)

@@ -79,3 +79,13 @@ def test_reranked_lists_and_grad_cam_of_the_top_wrong_match(records):
 def test_bad_distances_are_named(records):
     with pytest.raises(ValueError, match=r"FailureExplorer \(reranked\): distmat has shape"):
         FailureExplorer(*records, DIST, reranked=DIST[:, :2])
+
+
+def test_the_title_says_where_the_first_true_match_ranks(records):
+    explorer = FailureExplorer(*records, DIST, k=3)
+    assert explorer.first_match_text(0) == "first true match at #2 of 4"  # after g2, wrong
+    assert explorer.first_match_text(1) == "first true match at #1 of 4"
+    assert explorer.render_static(0)._suptitle.get_text().endswith("first true match at #2 of 4")
+    query, gallery = records
+    alone = FailureExplorer(query[1:], gallery[:3], DIST[1:, :3], k=3)  # id 3 is not there
+    assert alone.first_match_text(0) == "no true match in the gallery"
