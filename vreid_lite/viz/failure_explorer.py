@@ -126,7 +126,9 @@ class FailureExplorer(Explorer):
 
     def _summary_html(self, q: int, n_shown: int) -> str:
         row = self.table.loc[q]
-        parts = [f"query #{q} ({self.position.value + 1} of {n_shown} shown)",
+        first = "lowest" if ORDERS[self.order.value] else "highest"
+        parts = [f"query #{q} ({self.position.value + 1} of {n_shown} shown, by "
+                 f"{self.sort_by.label}, {first} first)",
                  f"id {row['pid']}", f"camera c{row['camera']}", f"view {row['view']}",
                  f"{row['colour']} {row['type']}", f"<b>AP {_percent(row['ap'])}</b>"]
         if self.reranked is not None:

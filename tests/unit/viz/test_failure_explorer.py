@@ -68,8 +68,12 @@ def test_reranked_lists_and_grad_cam_of_the_top_wrong_match(records):
     explorer = FailureExplorer(*records, DIST, reranked=RERANKED, cam=cam, k=3)
     assert explorer.table["ap_reranked"].tolist() == pytest.approx([1.0, 1 / 2])
     assert explorer.selected == 0 and "after re-ranking 100.0%" in explorer.summary.value
+    assert "by AP, lowest first" in explorer.summary.value
     explorer.sort_by.value = "ap_reranked"
-    assert explorer.selected == 1
+    assert explorer.selected == 1 and "by AP after re-ranking, lowest first" in explorer.summary.value
+    explorer.order.value = "highest AP first"
+    assert "by AP after re-ranking, highest first" in explorer.summary.value
+    explorer.order.value = "lowest AP first"
     assert explorer.top_wrong(1) == 0 and calls[-1] == (1, 0)
     figure = explorer.render_static(1)
     assert len(figure.axes) == 3 * 4  # before, after and Grad-CAM rows of k + 1 panels
