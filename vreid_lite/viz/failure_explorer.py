@@ -14,7 +14,7 @@ from PIL import Image
 
 from vreid_lite.data.records import Record
 from vreid_lite.metrics.query_ap import query_average_precisions
-from vreid_lite.viz.explorer import Explorer, figure_png, index_slider, show_image
+from vreid_lite.viz.explorer import Explorer, figure_png, index_slider, show_image, toggle_buttons
 from vreid_lite.viz.overlays import overlay_heatmap
 from vreid_lite.viz.query_table import ALL, filter_queries, query_table
 from vreid_lite.viz.ranked_list import (STATUS_COLOURS, checked_distmat, classify_ranking,
@@ -56,7 +56,7 @@ class FailureExplorer(Explorer):
                 self.reranked, self.table["pid"], [r.pid for r in self.gallery_records],
                 self.table["camera"], [r.camid for r in self.gallery_records])
             sort_keys["AP after re-ranking"] = "ap_reranked"
-        self.order = widgets.ToggleButtons(options=list(ORDERS), description="order")
+        self.order = toggle_buttons(list(ORDERS), "order")
         self.sort_by = widgets.Dropdown(options=sort_keys, description="sort by")
         self.filters = {c: widgets.Dropdown(options=self._choices(c), description=c,
                                             layout=widgets.Layout(width="190px"))
