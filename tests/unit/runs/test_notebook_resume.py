@@ -8,7 +8,9 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from vreid_lite.runs.parameters import NOTEBOOKS_DIR, notebook_parameters
 
-TRAINING_NOTEBOOKS = ["01_baseline", "02_scan", "03_mvan", "04_span_cpdm", "05_anet"]
+TRAINING_NOTEBOOKS = ["01_baseline", "02_scan", "03_mvan", "04_span_cpdm", "05_anet",
+                      "07_beyond_the_papers"]
+CHECKPOINT_KEYWORDS = ("checkpoint_dir", "run_dir")  # fit_preset / fit, train_model
 
 
 def checkpointing_calls(path):
@@ -20,8 +22,8 @@ def checkpointing_calls(path):
         for node in ast.walk(ast.parse(code)):
             if isinstance(node, ast.Call):
                 keywords = {k.arg: k.value for k in node.keywords}
-                target = keywords.get("checkpoint_dir")
-                if isinstance(target, ast.Name) and target.id == "run_dir":
+                targets = [keywords.get(k) for k in CHECKPOINT_KEYWORDS]
+                if any(isinstance(t, ast.Name) and t.id == "run_dir" for t in targets):
                     yield ast.unparse(node.func), keywords.get("resume")
 
 
@@ -33,4 +35,4 @@ def test_training_notebooks_resume_every_checkpointed_stage(stem):
     assert calls, f"{stem} checkpoints nothing into its run folder"
     for name, resume in calls:
         assert isinstance(resume, ast.Name) and resume.id == "resume", \
-            f"{stem}: {name}(checkpoint_dir=run_dir) without resume=resume"
+            f"{stem}: {name}(…=run_dir) without resume=resume"
