@@ -22,7 +22,8 @@ import pytest
 from vreid_lite.paths import REPO_ROOT, data_home, runs_home
 
 from .explorers import change, controls_of, explorer_roots, fingerprint, root_handle
-from .figures import figure_problems, figures, plotly_outputs, stuck_outputs
+from .figures import (figure_problems, figures, plotly_outputs, saved_output_problems,
+                      stuck_outputs)
 from .lab_page import LabNotebook
 from .lab_server import LabServer
 
@@ -37,6 +38,19 @@ QUIET_S = 10                  # an idle kernel and an unchanged view this long: 
 def has_widgets(path: Path) -> bool:
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     return any(WIDGET_MIME in out.get("data", {}) for c in cells for out in c.get("outputs", ()))
+
+
+def saved_pictures(path: Path) -> int:
+    """Outputs the notebook file holds a PNG for: figures, and explorers' pictures of their view."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return sum("image/png" in out.get("data", {}) for c in cells for out in c.get("outputs", ()))
+
+
+def explorer_cells(path: Path) -> list[int]:
+    """Indices of the cells whose saved output is a widget with a picture beside it."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [i for i, c in enumerate(cells) for out in c.get("outputs", ())
+            if {WIDGET_MIME, "image/png"} <= set(out.get("data", {}))]
 
 
 def listed_notebooks() -> list[Path]:
@@ -168,9 +182,15 @@ def exercise_explorer(page, lab_nb, explorer: int, stem: str, shots: Path) -> li
 def run_and_check(page, lab_nb, stem: str, shots: Path):
     """Run the notebook from the menu, then exercise and inspect it; (seconds, explorers'
     results, figures, problems)."""
-    lab_nb.open()
+    lab_nb.open()   # as saved, before running: pictures where explorers stand
+    problems = [f"{stem} {p}" for p in saved_output_problems(page, saved_pictures(lab_nb.path))]
+    cells = page.query_selector_all(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    for i in explorer_cells(lab_nb.path):
+        area = cells[i].query_selector(".jp-OutputArea")
+        area.scroll_into_view_if_needed()
+        area.screenshot(path=shots / f"{stem}-saved-cell{i:02d}.png")
     seconds = lab_nb.run_all(RUN_TIMEOUT_S)
-    problems = [f"{stem} {p}" for p in failed_cells(lab_nb.save())]
+    problems += [f"{stem} {p}" for p in failed_cells(lab_nb.save())]
     page.screenshot(path=shots / f"{stem}.png")
     explorers = {}
     for explorer in explorer_roots(page):
@@ -230,11 +250,13 @@ HARNESS_CELLS = (
 
 
 def test_the_checks_catch_a_dead_control_and_an_empty_figure(lab, page, shots):
-    """The harness itself: a control that redraws nothing and a figure without data are
-    reported; a control that redraws and a figure with data are not."""
+    """The harness itself: a saved widget repr, a control that redraws nothing and a figure
+    without data are reported; a control that redraws and a figure with data are not."""
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in HARNESS_CELLS])
+    nb.cells[0].outputs = [nbformat.v4.new_output(  # saved as a widget without its picture
+        "display_data", {"text/plain": "VBox(children=(IntSlider(value=71),))"})]
     nb.metadata["kernelspec"] = {"name": "vreid-lite", "display_name": "vreid-lite",
                                  "language": "python"}
     path = lab.root / "harness_check.ipynb"
@@ -244,6 +266,7 @@ def test_the_checks_catch_a_dead_control_and_an_empty_figure(lab, page, shots):
                                      "harness", shots)
     finally:
         lab.shutdown_kernels()
+    assert [p for p in problems if "before running" in p and "widget's repr" in p], problems
     assert [p for p in problems if "dead" in p and "did not change" in p], problems
     assert [p for p in problems if "'empty'" in p and "0 traces" in p], problems
     assert not [p for p in problems if "live" in p or "three points" in p], problems

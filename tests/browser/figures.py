@@ -2,6 +2,8 @@
 output left loading or showing an error in place of a widget or figure."""
 from __future__ import annotations
 
+import re
+
 _FIGURES = """() => Array.from(document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot'))
   .map(plot => {
     const out = plot.closest('.jp-OutputArea-output');
@@ -57,3 +59,27 @@ def stuck_outputs(page) -> list[str]:
     """Outputs that still load, or show an error instead of a widget or figure."""
     return [f"output says '{word}': {text[:160]!r}" for text in page.evaluate(_OUTPUT_TEXTS)
             for word in _STUCK if word in text]
+
+
+_SAVED_OUTPUTS = """() => Array.from(document.querySelectorAll(
+  '.jp-NotebookPanel .jp-OutputArea-output')).map(o => ({
+    text: o.textContent, mime: o.getAttribute('data-mime-type') || '',
+    images: Array.from(o.querySelectorAll('img')).filter(i => i.naturalWidth > 0).length}))"""
+
+WIDGET_REPR = re.compile(r"\b\w+\(children=\(")
+"""The text a widget falls back to without its kernel or saved state: ``VBox(children=(…``."""
+
+
+def saved_output_problems(page, pictures: int) -> list[str]:
+    """Before the notebook runs: no output shows a widget's repr, nothing is stuck loading or
+    failing, and at least ``pictures`` outputs show an image (the explorers' saved pictures
+    and the saved figures)."""
+    outputs = page.evaluate(_SAVED_OUTPUTS)
+    problems = [f"before running, an output shows a widget's repr: {o['text'][:120]!r}"
+                for o in outputs if WIDGET_REPR.search(o["text"])]
+    problems += [f"before running, {p}" for p in stuck_outputs(page)]
+    shown = sum(o["images"] > 0 for o in outputs)
+    if shown < pictures:
+        problems.append(f"before running, {shown} outputs show an image; the notebook saved "
+                        f"{pictures} pictures")
+    return problems
