@@ -76,6 +76,16 @@ class ViewpointExplorer(Explorer):
             self._cache[index] = (probs, maps)
         return self._cache[index]
 
+    def clearest(self, view: str) -> int | None:
+        """The image labelled ``view`` that the V-Net gives that view its highest probability:
+        the example a section opens on. None when no image is labelled ``view``."""
+        if view not in self.view_names:
+            raise ValueError(f"view {view!r}: the V-Net's views are {list(self.view_names)}")
+        column = self.view_names.index(view)
+        labelled = [i for i, r in enumerate(self.images.records)
+                    if mvan_view_name(r.view, len(self.view_names)) == view]
+        return max(labelled, key=lambda i: self.analyse(i)[0][column], default=None)
+
     def kinds(self, maps: dict[str, np.ndarray]) -> list[str]:
         """Map rows present for this model: GAM and/or LAM, else the feature map."""
         present = [k for k in ("gam", "lam") if any(n.startswith(k + "/") for n in maps)]

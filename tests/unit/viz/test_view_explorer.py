@@ -59,6 +59,25 @@ def test_explorer_follows_its_controls(images):
     assert explorer.current_view is None and "no class" in explorer.caption.value
 
 
+def test_the_clearest_example_of_a_view_is_the_most_confident_labelled_one(tmp_path):
+    rng = np.random.default_rng(1)
+    records = []
+    for i, view in enumerate(["side", "front", "side", "side", "rear"]):
+        path = tmp_path / f"{i:04d}_c001_0_{i}.png"
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(path)
+        records.append(Record(str(path), pid=i, camid=1, view=view))
+    images = ReIDImageDataset(records, image_size=(32, 32), relabel=False, progress=False)
+    explorer = ViewpointExplorer(mvan(), images)
+    side = explorer.view_names.index("side")
+    p_side = {i: explorer.analyse(i)[0][side] for i in (0, 2, 3)}
+    assert explorer.clearest("side") == max(p_side, key=p_side.get)
+    assert explorer.clearest("front") == 1 and explorer.clearest("rear") == 4
+    two_views = ViewpointExplorer(mvan(num_views=2), images)
+    assert set(two_views.view_names) == {"front", "rear"}
+    with pytest.raises(ValueError, match="the V-Net's views"):
+        two_views.clearest("side")
+
+
 def test_alpha_redraws_without_recomputing(images):
     explorer = ViewpointExplorer(mvan(), images)
     probs = explorer.current_probs
