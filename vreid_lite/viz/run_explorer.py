@@ -95,8 +95,10 @@ class RunExplorer(Explorer):
                 self.long.loc[self.long["notebook"] == self.notebook.value, "table"]))
             self.table.options = tables + [RUN_METRICS]
             self.table.value = self.table.options[0]
-            self.param.options = [NO_PARAM] + _varying(mine)
+            varying = _varying(mine)
+            self.param.options = [NO_PARAM] + varying
             self.param.value = NO_PARAM
+            self.param.disabled = not varying  # one entry to choose: greyed, not looking broken
             self._set_values()
         self._filter()
         self._refresh_metrics()

@@ -49,6 +49,7 @@ def test_notebook_options_and_first_view(explorer):
     assert explorer.notebook.value == "02_scan"  # the first with an ablation table
     explorer.notebook.value = "01_baseline"
     assert list(explorer.table.options) == [RUN_METRICS]
+    assert list(explorer.param.options) == [NO_PARAM] and explorer.param.disabled  # only seeds
     assert "mAP" in explorer.metric.options and "cmc" not in explorer.metric.options
     assert explorer.metric.value == "mAP"
     assert list(explorer.rows["variant"]) == ["all runs", "all runs"]
@@ -60,7 +61,7 @@ def test_ablation_view_with_paper_figures(explorer):
     explorer.notebook.value = "02_scan"
     assert list(explorer.table.options) == ["table2", RUN_METRICS]
     assert explorer.table.value == "table2" and explorer.metric.value == "mAP"
-    assert list(explorer.param.options) == [NO_PARAM, "lr"]
+    assert list(explorer.param.options) == [NO_PARAM, "lr"] and not explorer.param.disabled
     assert len(explorer.selected) == 4  # every status, for the drill-down
     assert len(explorer.rows) == 6 and set(explorer.rows["variant"]) == {"baseline", "SCAN"}
     assert set(explorer.paper_rows["row"]) == {"light_vgg_m", "light_vgg_m+SCAN",
