@@ -12,6 +12,9 @@ from vreid_lite.runs.folder import read_json
 from vreid_lite.runs.run_claims import process_alive
 
 _FOLDER_NAME = re.compile(r"(?P<time>\d{8}-\d{6})-(?P<rest>.+)")
+KIT_FOLDERS = ("browser", "smoke")
+"""Folders the kit's own commands write into the runs folder that are not runs: the browser
+test's screenshots (``make test-browser``) and the smoke runs (``make smoke-standard``)."""
 
 
 def load_runs(path: str | os.PathLike | None = None):
@@ -20,7 +23,8 @@ def load_runs(path: str | os.PathLike | None = None):
     Columns: ``folder``, ``notebook``, ``tag``, ``time``, ``status``, ``device``,
     ``param.<name>`` for each parameter, and the metrics of ``metrics.json`` (scalars as
     numbers, nested dicts flattened as ``a.b``, lists such as ``cmc`` kept as lists).
-    Folders without ``params.json`` are skipped with a warning naming them. ``path`` may also
+    Folders without ``params.json`` are skipped with a warning naming them (those of
+    :data:`KIT_FOLDERS` without one). ``path`` may also
     be a single run folder. ``status`` is ``stale`` for a run still marked ``running`` whose
     process is gone (:func:`run_status`).
     """
@@ -34,7 +38,8 @@ def load_runs(path: str | os.PathLike | None = None):
     rows, skipped = [], []
     for folder in folders:
         if not (folder / "params.json").is_file():
-            skipped.append(folder.name)
+            if folder.name not in KIT_FOLDERS:
+                skipped.append(folder.name)
             continue
         rows.append(_row(folder))
     if skipped:

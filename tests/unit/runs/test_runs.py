@@ -81,8 +81,9 @@ def test_load_runs_one_row_per_run_and_warns_about_strays(tmp_path):
               run={"stem": "01_baseline", "tag": "b", "started": "2024-01-02T03:04:05+00:00"},
               env={"device": "cpu (x86_64)"})
     _fake_run(tmp_path, "20240101-000000-02_scan", {"seed": 2}, status="failed")
-    (tmp_path / "notes").mkdir()
-    with pytest.warns(UserWarning, match="notes"):
+    for name in ("notes", "browser", "smoke"):  # the last two: the kit's own, not runs
+        (tmp_path / name).mkdir()
+    with pytest.warns(UserWarning, match=r"skipped 1 folder\(s\) .* notes$"):
         frame = load_runs(tmp_path)
     assert list(frame["notebook"]) == ["02_scan", "01_baseline"]  # oldest first
     assert list(frame["status"]) == ["failed", "succeeded"]
