@@ -74,7 +74,7 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
                 device: str | torch.device = "auto", seed: int = 0,
                 data: ReIDDataset | None = None, model_options: dict | None = None,
                 criterion_options: dict | None = None, run_dir: str | Path | None = None,
-                progress: bool = True, resume: bool = False
+                progress: bool = True, resume: bool = False, image_sets: dict | None = None
                 ) -> tuple[nn.Module, History, dict[str, Any]]:
     """Build model and criterion ``name``, train them with the preset's settings, evaluate.
 
@@ -82,6 +82,8 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
     label smoothing and triplet margin; ``model_options`` / ``criterion_options`` override.
     With ``run_dir`` the checkpoint goes there (``resume=True`` continues it). Returns
     ``(model, history, metrics)``; ``metrics`` is empty for an unlabelled test set.
+    ``image_sets`` (:func:`eval_image_sets` at the preset's image size) spares decoding the
+    test images again when the caller has them.
     """
     p = as_preset(preset, epochs)
     data = data if data is not None else load_data(p)
@@ -96,7 +98,8 @@ def train_model(name: str, preset: str | Preset = "quick", epochs: int | None = 
         criterion_options))
 
     history, metrics = fit_preset(model, criterion, loader, data, p, device=dev, seed=seed,
-                                  checkpoint_dir=run_dir, resume=resume, progress=progress)
+                                  checkpoint_dir=run_dir, resume=resume, progress=progress,
+                                  image_sets=image_sets)
     return model, history, metrics
 
 

@@ -35,22 +35,14 @@ CHANGE_TIMEOUT_S = 120        # one control's redraw
 QUIET_S = 10                  # an idle kernel and an unchanged view this long: no change comes
 
 
+def saved_outputs(path: Path) -> list[tuple[int, dict]]:
+    """(cell index, output data) of every output saved in the notebook file."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [(i, out.get("data", {})) for i, c in enumerate(cells) for out in c.get("outputs", ())]
+
+
 def has_widgets(path: Path) -> bool:
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return any(WIDGET_MIME in out.get("data", {}) for c in cells for out in c.get("outputs", ()))
-
-
-def saved_pictures(path: Path) -> int:
-    """Outputs the notebook file holds a PNG for: figures, and explorers' pictures of their view."""
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return sum("image/png" in out.get("data", {}) for c in cells for out in c.get("outputs", ()))
-
-
-def explorer_cells(path: Path) -> list[int]:
-    """Indices of the cells whose saved output is a widget with a picture beside it."""
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return [i for i, c in enumerate(cells) for out in c.get("outputs", ())
-            if {WIDGET_MIME, "image/png"} <= set(out.get("data", {}))]
+    return any(WIDGET_MIME in data for _, data in saved_outputs(path))
 
 
 def listed_notebooks() -> list[Path]:
@@ -183,9 +175,12 @@ def run_and_check(page, lab_nb, stem: str, shots: Path):
     """Run the notebook from the menu, then exercise and inspect it; (seconds, explorers'
     results, figures, problems)."""
     lab_nb.open()   # as saved, before running: pictures where explorers stand
-    problems = [f"{stem} {p}" for p in saved_output_problems(page, saved_pictures(lab_nb.path))]
+    saved = saved_outputs(lab_nb.path)
+    pictures = sum("image/png" in data for _, data in saved)  # figures and explorers' views
+    problems = [f"{stem} {p}" for p in saved_output_problems(page, pictures)]
     cells = page.query_selector_all(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-    for i in explorer_cells(lab_nb.path):
+    explorer_cells = sorted({i for i, data in saved if {WIDGET_MIME, "image/png"} <= set(data)})
+    for i in explorer_cells:
         area = cells[i].query_selector(".jp-OutputArea")
         area.scroll_into_view_if_needed()
         area.screenshot(path=shots / f"{stem}-saved-cell{i:02d}.png")

@@ -63,7 +63,7 @@ def stuck_outputs(page) -> list[str]:
 
 _SAVED_OUTPUTS = """() => Array.from(document.querySelectorAll(
   '.jp-NotebookPanel .jp-OutputArea-output')).map(o => ({
-    text: o.textContent, mime: o.getAttribute('data-mime-type') || '',
+    text: o.textContent,
     images: Array.from(o.querySelectorAll('img')).filter(i => i.naturalWidth > 0).length}))"""
 
 WIDGET_REPR = re.compile(r"\b\w+\(children=\(")

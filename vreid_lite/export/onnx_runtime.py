@@ -13,6 +13,7 @@ from torch import nn
 
 from vreid_lite.data.dataset import ReIDImageDataset, read_image
 from vreid_lite.data.transforms import normalize
+from vreid_lite.engine.gradcam import model_device
 from vreid_lite.export.onnx import INPUT_NAME
 
 
@@ -64,8 +65,13 @@ def onnx_outputs(session, images: torch.Tensor, batch_size: int = 64) -> dict[st
 @torch.no_grad()
 def torch_outputs(model: nn.Module, images: torch.Tensor) -> dict[str, torch.Tensor]:
     """The model's embedding (and visibility) for uint8 images through the kit's own
-    pre-processing (:func:`~vreid_lite.data.transforms.normalize`), on the CPU."""
-    out = model.cpu().eval()(normalize(images))
+    pre-processing (:func:`~vreid_lite.data.transforms.normalize`), on the CPU, in eval mode;
+    afterwards the model is back on its device and in its mode."""
+    device, was_training = model_device(model), model.training
+    try:
+        out = model.cpu().eval()(normalize(images))
+    finally:
+        model.to(device).train(was_training)
     found = {"embedding": out.embedding.float()}
     if out.visibility is not None:
         found["visibility"] = out.visibility.float()

@@ -17,8 +17,8 @@ from vreid_lite.metrics.query_ap import query_average_precisions
 from vreid_lite.viz.explorer import Explorer, figure_png, index_slider, show_image, toggle_buttons
 from vreid_lite.viz.overlays import overlay_heatmap
 from vreid_lite.viz.query_table import ALL, filter_queries, query_table
-from vreid_lite.viz.ranked_list import (STATUS_COLOURS, checked_distmat, classify_ranking,
-                                        greyed_out, load_thumbnail, rank_gallery)
+from vreid_lite.viz.ranked_list import (STATUS_COLOURS, cached_thumbnail, checked_distmat,
+                                        classify_ranking, rank_gallery)
 
 CamFn = Callable[[int, int], tuple[Any, Any]]
 """``cam(query index, gallery index)`` → (query map, gallery map): what makes the two similar."""
@@ -48,6 +48,7 @@ class FailureExplorer(Explorer):
         self.reranked = (None if reranked is None
                          else checked_distmat(reranked, nq, ng, "FailureExplorer (reranked)"))
         self.cam, self.k, self.tile_height = cam, min(k, ng), tile_height
+        self._thumbs: dict = {}
         self.table = query_table(self.query_records, self.gallery_records, self.distmat, marks,
                                  color_names, type_names)
         sort_keys = {"AP": "ap"}
@@ -197,8 +198,7 @@ class FailureExplorer(Explorer):
             ax.set_title(title, fontsize=7)
 
     def _thumb(self, record: Record, greyed: bool = False) -> Image.Image:
-        img = load_thumbnail(record.path, self.tile_height)
-        return greyed_out(img) if greyed else img
+        return cached_thumbnail(self._thumbs, record.path, self.tile_height, greyed)
 
 
 def _map(heat: Any) -> np.ndarray:

@@ -89,6 +89,16 @@ def load_thumbnail(path: str, height: int) -> Image.Image:
     return img.resize((max(1, round(img.width * height / img.height)), height))
 
 
+def cached_thumbnail(cache: dict, path: str, height: int, greyed: bool = False) -> Image.Image:
+    """:func:`load_thumbnail`, :func:`greyed_out` when ``greyed``, read from disk once per
+    ``cache`` (an explorer's own dict): redraws reuse what they drew before."""
+    key = (path, height, greyed)
+    if key not in cache:
+        img = load_thumbnail(path, height)
+        cache[key] = greyed_out(img) if greyed else img
+    return cache[key]
+
+
 def greyed_out(image: Image.Image) -> Image.Image:
     """``image`` desaturated and faded towards white: how a junk gallery item is drawn."""
     return Image.blend(ImageOps.grayscale(image).convert("RGB"),
@@ -127,7 +137,7 @@ class RankedListExplorer(Explorer):
         if k < 1:
             raise ValueError(f"RankedListExplorer: k must be >= 1, got {k}")
         self.tile_height = tile_height
-        self._thumbs: dict[tuple[str, bool], Image.Image] = {}
+        self._thumbs: dict[tuple[str, int, bool], Image.Image] = {}
 
         self.query = index_slider(nq, "query")
         self.k = widgets.IntSlider(value=min(k, ng), min=1, max=min(ng, max(k, max_k)),
@@ -224,13 +234,7 @@ class RankedListExplorer(Explorer):
 
     def thumbnail(self, record: Record, greyed: bool = False) -> Image.Image:
         """The record's image scaled to the tile height (desaturated and faded when greyed)."""
-        key = (record.path, greyed)
-        if key not in self._thumbs:
-            img = load_thumbnail(record.path, self.tile_height)
-            if greyed:
-                img = greyed_out(img)
-            self._thumbs[key] = img
-        return self._thumbs[key]
+        return cached_thumbnail(self._thumbs, record.path, self.tile_height, greyed)
 
     def _tile(self, record: Record, status: str, caption: str) -> widgets.VBox:
         img = ImageOps.expand(self.thumbnail(record, status == "junk"), border=5,
